@@ -1,0 +1,16 @@
+// What activities are given: connections and settings, created once per worker process.
+import type { Db } from '../store/db.js';
+import type { SmtpTransport } from './smtp.js';
+
+export interface ActivityDeps {
+  db: Db;
+  /** Needed by the delivery activities only; core-only workers may leave it out. */
+  transport?: SmtpTransport;
+  publicUrl: string;
+  hostname: string;
+}
+
+export function requireTransport(deps: ActivityDeps): SmtpTransport {
+  if (!deps.transport) throw new Error('this worker has no SMTP transport (it does not run the delivery role)');
+  return deps.transport;
+}

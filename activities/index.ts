@@ -1,0 +1,18 @@
+// Every activity, made from one factory that receives its dependencies.
+import type { ActivityDeps } from './deps.js';
+import { createDeliveryActivities } from './deliver.js';
+import { createNoticeActivities } from './notify.js';
+import { createPostActivities } from './posts.js';
+
+/** Activities that need the database only: they run on the core task queue. */
+export function createCoreActivities(deps: ActivityDeps) {
+  return { ...createPostActivities(deps) };
+}
+
+/** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
+export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
+  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps) };
+}
+
+export type CoreActivities = ReturnType<typeof createCoreActivities>;
+export type OutboundActivities = ReturnType<typeof createOutboundActivities>;

@@ -1,0 +1,130 @@
+// Core activities of the post workflow: classify, accept (number, decorate, snapshot), close the ledger.
+import { ApplicationFailure } from '@temporalio/common';
+import { runChain, type Verdict } from '../mail/chain.js';
+import { addListHeaders } from '../mail/decorate.js';
+import { noAutoReplyReason, readFacts } from '../mail/message.js';
+import type { MemberModeration } from '../mail/rules/types.js';
+import { transaction } from '../store/db.js';
+import { countDeliveries, expirePending, batchesWithPending, recordBounceEvent, snapshotRecipients, type DeliveryCounts } from '../store/deliveries.js';
+import { getList, nextSequence } from '../store/lists.js';
+import { findMember } from '../store/members.js';
+import { getMessage, putMessage } from '../store/messages.js';
+import type { InboundMail } from '../workflows/messages.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface Classification {
+  sender: string | null;
+  subject: string;
+  messageId: string;
+  size: number;
+  verdict: Verdict;
+  maxHoldDays: number;
+  holdExpiryAction: 'discard' | 'reject';
+  notifyHeldSender: boolean;
+  /** Why no automatic mail may go to the poster, or null when it may. */
+  noReplyReason: string | null;
+}
+
+export interface Accepted {
+  seq: number;
+  total: number;
+  batches: number;
+  mode: 'bulk' | 'per-recipient';
+  retryDays: number;
+  retryWaitSeconds: number;
+  retryMaxWaitSeconds: number;
+}
+
+async function loadList(deps: ActivityDeps, address: string) {
+  const list = await getList(deps.db, address);
+  // The list was deleted while its post waited: nothing can be done, retrying will not help.
+  if (!list) throw ApplicationFailure.nonRetryable(`the list ${address} no longer exists`, 'ListGone');
+  return list;
+}
+
+export function createPostActivities(deps: ActivityDeps) {
+  return {
+    async classifyPost(mail: InboundMail): Promise<Classification> {
+      const list = await loadList(deps, mail.list);
+      const raw = await getMessage(deps.db, mail.sha256);
+      const facts = readFacts(raw);
+      const posterAddress = facts.from ?? facts.sender;
+      const roles = posterAddress ? await findMember(deps.db, list.id, posterAddress) : [];
+      const member = roles.find((r) => r.role === 'member');
+      const verdict = runChain({
+        facts,
+        list: { address: list.address, settings: list.settings },
+        poster: { address: posterAddress, isMember: !!member, moderation: (member?.moderation as MemberModeration | undefined) ?? null },
+      });
+      return {
+        sender: posterAddress,
+        subject: facts.subject,
+        messageId: facts.messageId,
+        size: facts.size,
+        verdict,
+        maxHoldDays: list.settings.max_hold_days,
+        holdExpiryAction: list.settings.hold_expiry_action,
+        notifyHeldSender: list.settings.notify_held_sender,
+        noReplyReason: noAutoReplyReason(facts, mail.envelopeFrom),
+      };
+    },
+
+    /** Numbers, decorates and stores the post, and snapshots its recipients. Safe to repeat. */
+    async acceptPost(input: { workflowId: string; mail: InboundMail }): Promise<Accepted> {
+      const list = await loadList(deps, input.mail.list);
+      const s = list.settings;
+      const seq = await transaction(deps.db, async (client) => {
+        const existing = await client.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [input.workflowId]);
+        if (existing.rows[0]) return Number(existing.rows[0].seq);
+        const seq = await nextSequence(client, list.id);
+        const raw = await getMessage(client, input.mail.sha256);
+        const decorated = addListHeaders(raw, {
+          list: list.address,
+          displayName: list.displayName,
+          description: s.description,
+          seq,
+          publicUrl: deps.publicUrl,
+        });
+        const sha = await putMessage(client, decorated);
+        await client.query('INSERT INTO posts (workflow_id, list_id, seq, decorated_sha256) VALUES ($1, $2, $3, $4)', [
+          input.workflowId,
+          list.id,
+          seq,
+          sha,
+        ]);
+        return seq;
+      });
+      const batchSize = s.delivery_mode === 'bulk' ? s.bulk_max_recipients : s.per_recipient_batch;
+      const { total, batches } = await snapshotRecipients(deps.db, input.workflowId, list.id, batchSize);
+      return {
+        seq,
+        total,
+        batches,
+        mode: s.delivery_mode,
+        retryDays: s.delivery_retry_days,
+        retryWaitSeconds: s.delivery_retry_wait_seconds,
+        retryMaxWaitSeconds: s.delivery_retry_max_wait_seconds,
+      };
+    },
+
+    async pendingBatches(workflowId: string): Promise<number[]> {
+      return batchesWithPending(deps.db, workflowId);
+    },
+
+    /** The retry period is over: every recipient still pending failed; each is recorded for bounce processing. */
+    async expireDeliveries(input: { workflowId: string; list: string }): Promise<DeliveryCounts> {
+      const list = await getList(deps.db, input.list);
+      const expired = await expirePending(deps.db, input.workflowId);
+      for (const recipient of expired) {
+        await recordBounceEvent(deps.db, {
+          listId: list?.id ?? null,
+          recipient,
+          source: 'delivery',
+          workflowId: input.workflowId,
+          reason: 'temporary failures until the retry period ended',
+        });
+      }
+      return countDeliveries(deps.db, input.workflowId);
+    },
+  };
+}

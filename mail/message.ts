@@ -1,0 +1,80 @@
+// Reading the facts a list manager needs from a raw message, without parsing its body.
+import { Headers } from '@zone-eu/mailsplit';
+import addressparser from 'nodemailer/lib/addressparser';
+
+/** Splits raw bytes at the blank line that ends the header block. */
+export function splitHeaderBlock(raw: Buffer): { header: Buffer; body: Buffer } {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x0a) continue;
+    if (raw[i + 1] === 0x0a) return { header: raw.subarray(0, i + 2), body: raw.subarray(i + 2) };
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return { header: raw.subarray(0, i + 3), body: raw.subarray(i + 3) };
+  }
+  // No body at all: the whole message is headers.
+  return { header: raw, body: Buffer.alloc(0) };
+}
+
+export function parseHeaders(raw: Buffer): Headers {
+  return new Headers(splitHeaderBlock(raw).header);
+}
+
+export interface MessageFacts {
+  /** The author's address from From:, lower-case domain; null when there is no usable one. */
+  from: string | null;
+  fromName: string;
+  /** Sender: when present, else null. */
+  sender: string | null;
+  subject: string;
+  messageId: string;
+  size: number;
+  /** Values of X-BeenThere (list loop markers). */
+  beenThere: string[];
+  listId: string;
+  precedence: string;
+  autoSubmitted: string;
+}
+
+function firstMailbox(value: string): { address: string; name: string } | null {
+  if (!value) return null;
+  for (const entry of addressparser(value, { flatten: true })) {
+    if (entry.address && entry.address.includes('@')) return { address: entry.address, name: entry.name || '' };
+  }
+  return null;
+}
+
+/** Truncates and strips control characters so a header value is safe to show and to store. */
+export function clean(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function readFacts(raw: Buffer): MessageFacts {
+  const headers = parseHeaders(raw);
+  const from = firstMailbox(headers.getFirst('from'));
+  const sender = firstMailbox(headers.getFirst('sender'));
+  return {
+    from: from ? from.address : null,
+    fromName: clean(from?.name ?? ''),
+    sender: sender ? sender.address : null,
+    subject: clean(headers.getFirst('subject'), 300),
+    messageId: clean(headers.getFirst('message-id'), 300),
+    size: raw.length,
+    beenThere: headers.get('x-beenthere').map((line) => clean(line.replace(/^[^:]*:/, ''), 300).toLowerCase()),
+    listId: clean(headers.getFirst('list-id'), 300),
+    precedence: clean(headers.getFirst('precedence'), 50).toLowerCase(),
+    autoSubmitted: clean(headers.getFirst('auto-submitted'), 50).toLowerCase(),
+  };
+}
+
+/**
+ * RFC 3834 and list etiquette: never answer a null sender, automatic mail, or mail from another list.
+ * Returns the reason not to reply, or null when a reply is fine.
+ */
+export function noAutoReplyReason(facts: MessageFacts, envelopeFrom: string): string | null {
+  if (!envelopeFrom) return 'the envelope sender is null';
+  if (facts.autoSubmitted && facts.autoSubmitted !== 'no') return `Auto-Submitted: ${facts.autoSubmitted}`;
+  if (['bulk', 'list', 'junk'].includes(facts.precedence)) return `Precedence: ${facts.precedence}`;
+  if (facts.listId) return 'it came from a mailing list (List-Id)';
+  if (/^(mailer-daemon|postmaster)@/i.test(envelopeFrom)) return 'it came from a mail system';
+  return null;
+}

@@ -1,0 +1,112 @@
+// Queries on members, owners and moderators of lists.
+import { randomBytes } from 'node:crypto';
+import { addressKey } from '../mail/address.js';
+import type { Queryable } from './db.js';
+
+export type Role = 'member' | 'owner' | 'moderator';
+export type MemberModeration = 'default' | 'accept' | 'hold' | 'reject' | 'discard';
+export const MEMBER_MODERATIONS: MemberModeration[] = ['default', 'accept', 'hold', 'reject', 'discard'];
+
+export interface Member {
+  address: string;
+  role: Role;
+  displayName: string | null;
+  moderation: MemberModeration;
+  deliveryStatus: string;
+  deliveryMode: string;
+  verpToken: string;
+}
+
+interface MemberRow {
+  address: string;
+  role: Role;
+  display_name: string | null;
+  moderation: MemberModeration;
+  delivery_status: string;
+  delivery_mode: string;
+  verp_token: string;
+}
+
+function toMember(r: MemberRow): Member {
+  return {
+    address: r.address,
+    role: r.role,
+    displayName: r.display_name,
+    moderation: r.moderation,
+    deliveryStatus: r.delivery_status,
+    deliveryMode: r.delivery_mode,
+    verpToken: r.verp_token,
+  };
+}
+
+/** An opaque token naming a member in VERP return paths: short, lower-case, safe in a local part. */
+export function newVerpToken(): string {
+  return randomBytes(10).toString('hex');
+}
+
+/**
+ * Adds addresses (already validated) to a list's roster in one statement per chunk.
+ * Returns how many were new; addresses already there are left as they are.
+ */
+export async function addMembers(db: Queryable, listId: number, addresses: string[], role: Role = 'member'): Promise<number> {
+  let added = 0;
+  const CHUNK = 5000;
+  for (let i = 0; i < addresses.length; i += CHUNK) {
+    const chunk = addresses.slice(i, i + CHUNK);
+    const { rowCount } = await db.query(
+      `INSERT INTO members (list_id, address, address_key, role, verp_token)
+       SELECT $1, a, lower(a), $4, t FROM unnest($2::text[], $3::text[]) AS u(a, t)
+       ON CONFLICT (list_id, role, address_key) DO NOTHING`,
+      [listId, chunk, chunk.map(() => newVerpToken()), role],
+    );
+    added += rowCount ?? 0;
+  }
+  return added;
+}
+
+export async function removeMembers(db: Queryable, listId: number, addresses: string[], role: Role = 'member'): Promise<number> {
+  const { rowCount } = await db.query(
+    'DELETE FROM members WHERE list_id = $1 AND role = $3 AND address_key = ANY($2::text[])',
+    [listId, addresses.map(addressKey), role],
+  );
+  return rowCount ?? 0;
+}
+
+export async function listMembers(db: Queryable, listId: number, role?: Role): Promise<Member[]> {
+  const { rows } = await db.query<MemberRow>(
+    `SELECT address, role, display_name, moderation, delivery_status, delivery_mode, verp_token
+     FROM members WHERE list_id = $1 AND ($2::text IS NULL OR role = $2) ORDER BY role, address_key`,
+    [listId, role ?? null],
+  );
+  return rows.map(toMember);
+}
+
+/** Every role an address holds on a list (a moderator may also be a member). */
+export async function findMember(db: Queryable, listId: number, address: string): Promise<Member[]> {
+  const { rows } = await db.query<MemberRow>(
+    `SELECT address, role, display_name, moderation, delivery_status, delivery_mode, verp_token
+     FROM members WHERE list_id = $1 AND address_key = $2`,
+    [listId, addressKey(address)],
+  );
+  return rows.map(toMember);
+}
+
+export async function setModeration(db: Queryable, listId: number, address: string, moderation: MemberModeration): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE members SET moderation = $3 WHERE list_id = $1 AND address_key = $2 AND role = 'member'`,
+    [listId, addressKey(address), moderation],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Owners, then moderators: who hears about held posts and -owner mail. */
+export async function listStaff(db: Queryable, listId: number): Promise<{ owners: string[]; moderators: string[] }> {
+  const { rows } = await db.query<{ address: string; role: Role }>(
+    `SELECT address, role FROM members WHERE list_id = $1 AND role IN ('owner', 'moderator') ORDER BY address_key`,
+    [listId],
+  );
+  return {
+    owners: rows.filter((r) => r.role === 'owner').map((r) => r.address),
+    moderators: rows.filter((r) => r.role === 'moderator').map((r) => r.address),
+  };
+}

@@ -1,0 +1,65 @@
+// The content-addressed message store and the record of accepted inbound mail.
+import { createHash } from 'node:crypto';
+import type { Queryable } from './db.js';
+
+export function sha256Hex(raw: Buffer): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/** Stores raw bytes once under their SHA-256; storing the same bytes again is harmless. */
+export async function putMessage(db: Queryable, raw: Buffer): Promise<string> {
+  const sha = sha256Hex(raw);
+  await db.query('INSERT INTO messages (sha256, raw, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [
+    sha,
+    raw,
+    raw.length,
+  ]);
+  return sha;
+}
+
+export async function getMessage(db: Queryable, sha: string): Promise<Buffer> {
+  const { rows } = await db.query<{ raw: Buffer }>('SELECT raw FROM messages WHERE sha256 = $1', [sha]);
+  if (!rows[0]) throw new Error(`message ${sha} is not in the store`);
+  return rows[0].raw;
+}
+
+export interface InboundRecord {
+  workflowId: string;
+  listAddress: string;
+  kind: string;
+  sha256: string;
+  envelopeFrom: string;
+  rcptTo: string;
+}
+
+/**
+ * Records accepted mail before its workflow starts. Returns the workflow IDs whose start was
+ * already acknowledged earlier (a client resending the same bytes), which need no second start.
+ */
+export async function recordInbound(db: Queryable, records: InboundRecord[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ workflow_id: string; started: boolean }>(
+    `WITH incoming AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         AS u(workflow_id, list_address, kind, sha256, envelope_from, rcpt_to)),
+     ins AS (
+       INSERT INTO inbound (workflow_id, list_address, kind, sha256, envelope_from, rcpt_to)
+       SELECT * FROM incoming ON CONFLICT (workflow_id) DO NOTHING RETURNING workflow_id)
+     SELECT i.workflow_id, (i.started_at IS NOT NULL) AS started FROM inbound i
+     WHERE i.workflow_id = ANY($1::text[])`,
+    [
+      records.map((r) => r.workflowId),
+      records.map((r) => r.listAddress),
+      records.map((r) => r.kind),
+      records.map((r) => r.sha256),
+      records.map((r) => r.envelopeFrom),
+      records.map((r) => r.rcptTo),
+    ],
+  );
+  return new Set(rows.filter((r) => r.started).map((r) => r.workflow_id));
+}
+
+export async function markStarted(db: Queryable, workflowIds: string[]): Promise<void> {
+  await db.query('UPDATE inbound SET started_at = now() WHERE workflow_id = ANY($1::text[]) AND started_at IS NULL', [
+    workflowIds,
+  ]);
+}

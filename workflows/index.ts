@@ -1,0 +1,3 @@
+// The workflows a core worker runs.
+export { postWorkflow } from './post.js';
+export { ownerWorkflow, requestWorkflow, bounceWorkflow } from './inbound.js';

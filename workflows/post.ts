@@ -1,0 +1,235 @@
+// The life of one post: classify, hold for a moderator if need be, accept, and deliver through the ledger.
+import {
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { CoreActivities, OutboundActivities } from '../activities/index.js';
+import type { Classification } from '../activities/posts.js';
+import {
+  approveSignal,
+  discardSignal,
+  ListflowSender,
+  ListflowState,
+  moderateUpdate,
+  rejectSignal,
+  statusQuery,
+  type DeliveryCounts,
+  type InboundMail,
+  type ModerationDecision,
+  type PostState,
+  type PostStatus,
+} from './messages.js';
+
+/** Task queues: the core queue runs this workflow and database work; the delivery queue talks SMTP. */
+export interface PostOptions {
+  deliveryTaskQueue: string;
+  /** How many delivery batches of one post run at once. */
+  parallelBatches: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
+
+const core = proxyActivities<CoreActivities>({ startToCloseTimeout: '5m', retry: dbRetry });
+
+function outbound(taskQueue: string) {
+  const notices = proxyActivities<OutboundActivities>({
+    taskQueue,
+    startToCloseTimeout: '5m',
+    // A notice that cannot be sent for a day is given up; the post's fate does not depend on it.
+    scheduleToCloseTimeout: '1d',
+    retry: { initialInterval: '30s', maximumInterval: '30m', backoffCoefficient: 2 },
+  });
+  const delivery = proxyActivities<OutboundActivities>({
+    taskQueue,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '5s', maximumInterval: '5m', backoffCoefficient: 2 },
+  });
+  return { notices, delivery };
+}
+
+export async function postWorkflow(mail: InboundMail, options: PostOptions): Promise<PostStatus> {
+  const { notices, delivery } = outbound(options.deliveryTaskQueue);
+  const workflowId = workflowInfo().workflowId;
+  const batchCounts = new Map<number, DeliveryCounts>();
+  let decision: (ModerationDecision & { by: string }) | undefined;
+
+  const status: PostStatus = {
+    workflowId,
+    state: 'received',
+    list: mail.list,
+    sender: null,
+    envelopeFrom: mail.envelopeFrom,
+    subject: '',
+    messageId: '',
+    receivedAt: mail.receivedAt,
+    size: 0,
+    decision: { action: null, summary: '', hits: [], misses: [] },
+    heldUntil: null,
+    seq: null,
+    delivery: { total: 0, sent: 0, failed: 0, pending: 0 },
+    deliveryRounds: 0,
+    nextRetryAt: null,
+    updatedAt: new Date().toISOString(),
+  };
+
+  function setState(state: PostState): void {
+    status.state = state;
+    status.updatedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: ListflowState, value: state }]);
+  }
+
+  function tally(): void {
+    const sum: DeliveryCounts = { total: status.delivery.total, sent: 0, failed: 0, pending: 0 };
+    for (const c of batchCounts.values()) {
+      sum.sent += c.sent;
+      sum.failed += c.failed;
+      sum.pending += c.pending;
+    }
+    // Batches not run yet are pending too.
+    sum.pending = sum.total - sum.sent - sum.failed;
+    status.delivery = sum;
+  }
+
+  function decide(d: ModerationDecision): void {
+    if (status.state !== 'held' || decision) return;
+    decision = { ...d, by: d.by || 'unknown' };
+  }
+
+  setHandler(statusQuery, () => status);
+  setHandler(approveSignal, (arg) => decide({ action: 'approve', by: arg?.by ?? 'signal' }));
+  setHandler(rejectSignal, (arg) => decide({ action: 'reject', reason: arg?.reason, by: arg?.by ?? 'signal' }));
+  setHandler(discardSignal, (arg) => decide({ action: 'discard', by: arg?.by ?? 'signal' }));
+  setHandler(
+    moderateUpdate,
+    async (d: ModerationDecision) => {
+      decide(d);
+      await condition(() => status.state !== 'held');
+      return status;
+    },
+    {
+      validator: (d: ModerationDecision) => {
+        if (!d || !['approve', 'reject', 'discard'].includes(d.action)) {
+          throw ApplicationFailure.nonRetryable('action must be approve, reject or discard', 'BadDecision');
+        }
+        if (status.state !== 'held' || decision) {
+          throw ApplicationFailure.nonRetryable(`the post is not held any more (it is ${status.state})`, 'NotHeld');
+        }
+      },
+    },
+  );
+
+  let c: Classification;
+  try {
+    c = await core.classifyPost(mail);
+  } catch (err) {
+    if (isListGone(err)) {
+      status.decision.summary = `the list ${mail.list} no longer exists`;
+      setState('discarded');
+      return status;
+    }
+    throw err;
+  }
+  Object.assign(status, { sender: c.sender, subject: c.subject, messageId: c.messageId, size: c.size });
+  status.decision = { action: c.verdict.action, summary: c.verdict.summary, hits: c.verdict.hits, misses: c.verdict.misses };
+  upsertSearchAttributes([{ key: ListflowSender, value: (c.sender ?? '').toLowerCase() }]);
+
+  const post = { list: mail.list, workflowId, subject: c.subject, sender: c.sender };
+  const poster = c.sender ?? mail.envelopeFrom;
+  const mayTellPoster = c.noReplyReason === null && !!poster;
+
+  let action: 'accept' | 'reject' | 'discard' = c.verdict.action === 'hold' ? 'discard' : c.verdict.action;
+  let rejectReason = c.verdict.summary;
+
+  if (c.verdict.action === 'hold') {
+    const holdMs = c.maxHoldDays * DAY_MS;
+    status.heldUntil = new Date(Date.now() + holdMs).toISOString();
+    setState('held');
+    await notices.notifyModerators({ post, reason: c.verdict.summary, days: c.maxHoldDays, sha256: mail.sha256 });
+    if (c.notifyHeldSender && mayTellPoster) {
+      await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } });
+    }
+    const decided = await condition(() => decision !== undefined, holdMs);
+    status.heldUntil = null;
+    if (decided && decision) {
+      status.decision.moderation = { action: decision.action, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString() };
+      action = decision.action === 'approve' ? 'accept' : decision.action;
+      rejectReason = decision.reason || 'rejected by a moderator';
+    } else {
+      status.decision.moderation = { action: 'expire', by: 'listflow', reason: `no decision in ${c.maxHoldDays} day(s)`, at: new Date().toISOString() };
+      setState('expired');
+      if (mayTellPoster) {
+        await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'expired', days: c.maxHoldDays, action: c.holdExpiryAction } });
+      }
+      return status;
+    }
+  }
+
+  if (action === 'discard') {
+    setState('discarded');
+    return status;
+  }
+  if (action === 'reject') {
+    setState('rejected');
+    if (mayTellPoster) {
+      await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason } });
+    }
+    return status;
+  }
+
+  setState('accepted');
+  const accepted = await core.acceptPost({ workflowId, mail });
+  status.seq = accepted.seq;
+  status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
+  setState('delivering');
+
+  const runBatches = async (batches: number[]): Promise<void> => {
+    status.deliveryRounds += 1;
+    let next = 0;
+    const lane = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++] as number;
+        const counts = await delivery.deliverBatch({ workflowId, list: mail.list, batch, mode: accepted.mode });
+        batchCounts.set(batch, counts);
+        tally();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.parallelBatches, batches.length) }, lane));
+  };
+
+  await runBatches(Array.from({ length: accepted.batches }, (_, i) => i));
+
+  const deadline = Date.now() + accepted.retryDays * DAY_MS;
+  let waitMs = accepted.retryWaitSeconds * 1000;
+  while (status.delivery.pending > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      status.nextRetryAt = null;
+      const final = await core.expireDeliveries({ workflowId, list: mail.list });
+      status.delivery = final;
+      break;
+    }
+    const pause = Math.min(waitMs, left);
+    status.nextRetryAt = new Date(Date.now() + pause).toISOString();
+    await sleep(pause);
+    status.nextRetryAt = null;
+    waitMs = Math.min(waitMs * 2, accepted.retryMaxWaitSeconds * 1000);
+    await runBatches(await core.pendingBatches(workflowId));
+  }
+
+  setState('delivered');
+  return status;
+}
+
+function isListGone(err: unknown): boolean {
+  const cause = (err as { cause?: { type?: string } }).cause;
+  return cause?.type === 'ListGone';
+}
