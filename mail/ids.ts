@@ -1,0 +1,15 @@
+// Workflow IDs people type: post/<list>/<key>, where key is the first 16 hex digits of the raw message's SHA-256.
+export type IdKind = 'post' | 'request' | 'owner' | 'bounce';
+
+export function messageKey(sha256: string): string {
+  return sha256.slice(0, 16);
+}
+
+export function workflowIdFor(kind: IdKind, list: string, sha256: string): string {
+  return `${kind}/${list}/${messageKey(sha256)}`;
+}
+
+/** True for a bare message key (what `listflow status <id>` accepts besides a full workflow ID). */
+export function isShortKey(text: string): boolean {
+  return /^[0-9a-f]{16}$/.test(text);
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// `npm start`: every role on one host, with embedded defaults for whatever the environment does not name.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig } from './config.js';
+import { serve } from './serve.js';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`listflow: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const log = (line: string) => console.log(`listflow: ${line}`);
+  log(`starting roles ${config.roles.join(', ')} with data in ${config.dataDir}`);
+  let running;
+  try {
+    running = await serve(config, log);
+  } catch (err) {
+    console.error(`listflow: cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const smtp = running.smtp ?? '(ingress not on this host)';
+  console.log(
+    [
+      '',
+      'listflow is running.',
+      `  SMTP ingress     ${smtp}${config.lmtp ? ' (LMTP)' : ''}`,
+      `  Temporal         ${running.temporalAddress}${running.temporalUi ? `   Web UI ${running.temporalUi}` : ''}`,
+      `  database         ${config.databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${config.pgliteListen.host}:${config.pgliteListen.port})`}`,
+      `  outbound mail    ${running.outboxDir ? `embedded outbox, kept in ${running.outboxDir}` : (running.smarthost ?? '(delivery not on this host)')}`,
+      '',
+      'Next, in another terminal:',
+      '  npx listflow lists create dev@example.org --owner you@example.org',
+      '  npx listflow members add dev@example.org alice@example.org bob@example.org',
+      `  swaks --server ${smtp} --from alice@example.org --to dev@example.org --header "Subject: hello"`,
+      '  npx listflow held',
+      "  temporal workflow query --workflow-id 'post/dev@example.org/<key>' --type status",
+      '',
+      'Ctrl-C stops everything.',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish)…`);
+    running.stop().then(
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        console.error(`listflow: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  await running.done.catch(async (err: Error) => {
+    console.error(`listflow: a worker failed: ${err.message}`);
+    await running.stop();
+    process.exit(1);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (err: Error) => {
+    console.error(`listflow: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+// Runs the roles this host was given, starting the embedded services the configuration leaves to listflow.
+import path from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { SMTPServer } from 'smtp-server';
+import type { ActivityDeps } from '../activities/deps.js';
+import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
+import { createIngress } from '../ingress/server.js';
+import type { Db } from '../store/db.js';
+import { createCoreWorker, createDeliveryWorker } from '../workers/index.js';
+import type { Config } from './config.js';
+import { openDatabase, startEmbeddedPostgres } from './database.js';
+import { startOutbox } from './outbox.js';
+import { describeListenError } from './ports.js';
+import { connectTemporal, prepareNamespace, startDevServer } from './temporal.js';
+
+export interface Running {
+  smtp: string | null;
+  temporalAddress: string;
+  temporalUi: string | null;
+  smarthost: string | null;
+  outboxDir: string | null;
+  databaseUrl: string;
+  /** Resolves when every worker has stopped (after stop(), or if one fails). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; on any failure, stops what was started and rethrows. */
+export async function serve(config: Config, log: (line: string) => void): Promise<Running> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      await fn().catch((err: Error) => log(`while stopping: ${err.message}`));
+    }
+  };
+  try {
+    let databaseUrl = config.databaseUrl ?? '';
+    if (!config.databaseUrl) {
+      const pg = await startEmbeddedPostgres(config);
+      cleanups.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+    const db: Db = await openDatabase(config, 20);
+    cleanups.push(() => db.end());
+
+    let temporalAddress = config.temporalAddress ?? '';
+    let temporalUi: string | null = null;
+    if (!config.temporalAddress) {
+      const dev = await startDevServer(config, log);
+      cleanups.push(() => dev.stop());
+      temporalAddress = dev.address;
+      temporalUi = dev.uiUrl;
+    }
+    const { connection, client } = await connectTemporal(temporalAddress, config.namespace);
+    cleanups.push(() => connection.close());
+    await prepareNamespace(connection, config.namespace);
+
+    const roles = new Set(config.roles);
+    let smarthost: string | null = config.smarthost ?? null;
+    let outboxDir: string | null = null;
+    let transport: SmtpTransport | undefined;
+    if (roles.has('delivery')) {
+      if (!smarthost) {
+        const outbox = await startOutbox(config.outboxListen, path.join(config.dataDir, 'outbox'), config.hostname);
+        cleanups.push(() => outbox.stop());
+        smarthost = outbox.url;
+        outboxDir = outbox.dir;
+      }
+      transport = createSmtpTransport(smarthost, config.smtpConnections, config.hostname);
+      const t = transport;
+      cleanups.push(async () => t.close());
+    }
+
+    const deps: ActivityDeps = { db, transport, publicUrl: config.publicUrl, hostname: config.hostname };
+    const workers: Worker[] = [];
+    if (roles.has('core') || roles.has('delivery')) {
+      const native = await NativeConnection.connect({ address: temporalAddress });
+      cleanups.push(() => native.close());
+      const options = {
+        connection: native,
+        namespace: config.namespace,
+        taskQueue: config.taskQueue,
+        deliveryTaskQueue: config.deliveryTaskQueue,
+        deps,
+        smtpConnections: config.smtpConnections,
+      };
+      if (roles.has('core')) workers.push(await createCoreWorker(options));
+      if (roles.has('delivery')) workers.push(await createDeliveryWorker(options));
+    }
+    const runs = workers.map((w) => w.run());
+    cleanups.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(runs);
+    });
+
+    let smtp: string | null = null;
+    if (roles.has('ingress')) {
+      const server: SMTPServer = createIngress({
+        db,
+        client,
+        taskQueue: config.taskQueue,
+        deliveryTaskQueue: config.deliveryTaskQueue,
+        parallelBatches: 8,
+        maxMessageBytes: config.maxMessageBytes,
+        lmtp: config.lmtp,
+        hostname: config.hostname,
+      });
+      const { host, port } = config.smtpListen;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(describeListenError(err as NodeJS.ErrnoException, host, port, 'the SMTP ingress', 'LISTFLOW_SMTP_LISTEN')));
+        server.listen(port, host, () => resolve());
+      });
+      // Registered last, so it closes first: no new mail is accepted while workers drain.
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const addr = server.server.address();
+      smtp = `${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+    }
+
+    return {
+      smtp,
+      temporalAddress,
+      temporalUi,
+      smarthost,
+      outboxDir,
+      databaseUrl,
+      done: Promise.all(runs).then(() => undefined),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
