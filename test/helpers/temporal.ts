@@ -1,7 +1,16 @@
 // The shared Temporal dev server test/run.ts started, and names that keep test files apart.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+
+let runtimeInstalled = false;
+
+/** Workers in tests log warnings only; the SDK's INFO lines would drown the test output. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
 
 export function devServerAddress(): string {
   const address = process.env.LISTFLOW_TEST_TEMPORAL_ADDRESS;
@@ -14,6 +23,7 @@ export function uniqueName(prefix: string): string {
 }
 
 export async function connectDevServer(): Promise<{ connection: Connection; client: Client; native: NativeConnection; close(): Promise<void> }> {
+  quietRuntime();
   const address = devServerAddress();
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({ address });
