@@ -1,5 +1,6 @@
 // Reading the facts a list manager needs from a raw message, without parsing its body.
 import { Headers } from '@zone-eu/mailsplit';
+import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
 
 /** Splits raw bytes at the blank line that ends the header block. */
@@ -36,9 +37,18 @@ export interface MessageFacts {
 function firstMailbox(value: string): { address: string; name: string } | null {
   if (!value) return null;
   for (const entry of addressparser(value, { flatten: true })) {
-    if (entry.address && entry.address.includes('@')) return { address: entry.address, name: entry.name || '' };
+    if (entry.address && entry.address.includes('@')) return { address: entry.address, name: decoded(entry.name || '') };
   }
   return null;
+}
+
+/** Decodes RFC 2047 encoded words; a malformed one is kept as it came rather than failing the message. */
+function decoded(value: string): string {
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
 }
 
 /** Truncates and strips control characters so a header value is safe to show and to store. */
@@ -56,7 +66,7 @@ export function readFacts(raw: Buffer): MessageFacts {
     from: from ? from.address : null,
     fromName: clean(from?.name ?? ''),
     sender: sender ? sender.address : null,
-    subject: clean(headers.getFirst('subject'), 300),
+    subject: clean(decoded(headers.getFirst('subject')), 300),
     messageId: clean(headers.getFirst('message-id'), 300),
     size: raw.length,
     beenThere: headers.get('x-beenthere').map((line) => clean(line.replace(/^[^:]*:/, ''), 300).toLowerCase()),
