@@ -35,6 +35,8 @@ export interface PostStatus {
   delivery: DeliveryCounts;
   deliveryRounds: number;
   nextRetryAt: string | null;
+  /** What became of each notice this post caused (moderators, poster). */
+  notices: string[];
   updatedAt: string;
 }
 

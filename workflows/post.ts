@@ -78,6 +78,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     delivery: { total: 0, sent: 0, failed: 0, pending: 0 },
     deliveryRounds: 0,
     nextRetryAt: null,
+    notices: [],
     updatedAt: new Date().toISOString(),
   };
 
@@ -102,6 +103,26 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   function decide(d: ModerationDecision): void {
     if (status.state !== 'held' || decision) return;
     decision = { ...d, by: d.by || 'unknown' };
+  }
+
+  /** Notices never decide a post's fate: a notice that cannot be sent is recorded in the status, not thrown. */
+  const pendingNotices: Promise<void>[] = [];
+  function notify(to: string, sending: Promise<{ sent: string[]; failed: string[] }>): void {
+    pendingNotices.push(
+      sending.then(
+        (r) => {
+          status.notices.push(`${to}: ${r.sent.length ? `sent to ${r.sent.join(', ')}` : 'nobody to send to'}${r.failed.length ? `; refused for ${r.failed.join(', ')}` : ''}`);
+        },
+        (err: Error) => {
+          status.notices.push(`${to}: not sent (${err.cause instanceof Error ? err.cause.message : err.message})`);
+        },
+      ),
+    );
+  }
+  /** The workflow ends once its notices are settled, so none is abandoned half-sent. */
+  async function finish(): Promise<PostStatus> {
+    await Promise.all(pendingNotices);
+    return status;
   }
 
   setHandler(statusQuery, () => status);
@@ -153,9 +174,10 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     const holdMs = c.maxHoldDays * DAY_MS;
     status.heldUntil = new Date(Date.now() + holdMs).toISOString();
     setState('held');
-    await notices.notifyModerators({ post, reason: c.verdict.summary, days: c.maxHoldDays, sha256: mail.sha256 });
+    // Notices go out while the post waits: a moderator may decide before they are even sent.
+    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, days: c.maxHoldDays, sha256: mail.sha256 }));
     if (c.notifyHeldSender && mayTellPoster) {
-      await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } });
+      notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
     }
     const decided = await condition(() => decision !== undefined, holdMs);
     status.heldUntil = null;
@@ -167,22 +189,22 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
       status.decision.moderation = { action: 'expire', by: 'listflow', reason: `no decision in ${c.maxHoldDays} day(s)`, at: new Date().toISOString() };
       setState('expired');
       if (mayTellPoster) {
-        await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'expired', days: c.maxHoldDays, action: c.holdExpiryAction } });
+        notify('poster (expired)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'expired', days: c.maxHoldDays, action: c.holdExpiryAction } }));
       }
-      return status;
+      return finish();
     }
   }
 
   if (action === 'discard') {
     setState('discarded');
-    return status;
+    return finish();
   }
   if (action === 'reject') {
     setState('rejected');
     if (mayTellPoster) {
-      await notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason } });
+      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason } }));
     }
-    return status;
+    return finish();
   }
 
   setState('accepted');
@@ -226,7 +248,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
 
   setState('delivered');
-  return status;
+  return finish();
 }
 
 function isListGone(err: unknown): boolean {
