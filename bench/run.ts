@@ -1,0 +1,63 @@
+// `npm run bench [-- fan-out|ingest|latency …]`: starts PostgreSQL database and Temporal, runs the scenarios, prints figures.
+import os from 'node:os';
+import type { BenchContext } from './context.js';
+import { fanOut } from './fanout.js';
+import { ingest } from './ingest.js';
+import { latency } from './latency.js';
+import { findPostfixTool } from './postfix.js';
+import { ADMIN_URL, createBenchDatabase, startTemporal } from './services.js';
+
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
+  'fan-out': fanOut,
+  ingest,
+  latency,
+};
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2);
+  for (const n of names) {
+    if (!SCENARIOS[n]) {
+      console.error(`bench: unknown scenario "${n}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+      return 2;
+    }
+  }
+  const chosen = names.length > 0 ? names : Object.keys(SCENARIOS);
+  const log = (line: string) => console.error(`# ${line}`);
+  console.log(`listflow benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log(`PostgreSQL ${redact(ADMIN_URL)} (BENCH_DATABASE_URL); scenarios: ${chosen.join(', ')}`);
+  const started = performance.now();
+  const temporal = await startTemporal(log);
+  let database;
+  try {
+    database = await createBenchDatabase();
+    log(`Temporal dev server on ${temporal.address}; database ${new URL(database.url).pathname.slice(1)}`);
+    const ctx: BenchContext = {
+      db: database.db,
+      databaseUrl: database.url,
+      temporal,
+      smtpSink: findPostfixTool('smtp-sink'),
+      smtpSource: findPostfixTool('smtp-source'),
+      log,
+    };
+    for (const name of chosen) await (SCENARIOS[name] as (c: BenchContext) => Promise<void>)(ctx);
+  } finally {
+    await database?.drop().catch((err: Error) => log(`could not drop the bench database: ${err.message}`));
+    await temporal.stop();
+  }
+  console.log(`\nReproduce: npm run build && npm run bench${names.length ? ` -- ${names.join(' ')}` : ''}   (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`bench: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
