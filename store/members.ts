@@ -110,3 +110,23 @@ export async function listStaff(db: Queryable, listId: number): Promise<{ owners
     moderators: rows.filter((r) => r.role === 'moderator').map((r) => r.address),
   };
 }
+
+/** How many addresses a list has in each role. */
+export async function countByRole(db: Queryable, listId: number): Promise<Record<Role, number>> {
+  const { rows } = await db.query<{ role: Role; n: string }>(
+    'SELECT role, count(*) AS n FROM members WHERE list_id = $1 GROUP BY role',
+    [listId],
+  );
+  const counts: Record<Role, number> = { member: 0, owner: 0, moderator: 0 };
+  for (const r of rows) counts[r.role] = Number(r.n);
+  return counts;
+}
+
+/** Like removeMembers, but says which addresses (as lower-case keys) were removed. */
+export async function deleteMembers(db: Queryable, listId: number, addresses: string[], role: Role = 'member'): Promise<string[]> {
+  const { rows } = await db.query<{ address_key: string }>(
+    'DELETE FROM members WHERE list_id = $1 AND role = $3 AND address_key = ANY($2::text[]) RETURNING address_key',
+    [listId, addresses.map(addressKey), role],
+  );
+  return rows.map((r) => r.address_key);
+}

@@ -63,3 +63,13 @@ export async function markStarted(db: Queryable, workflowIds: string[]): Promise
     workflowIds,
   ]);
 }
+
+/** Inbound mail whose workflow ID ends in `/<key>` (a message's short key); usually one, more if sent to several lists. */
+export async function findInboundByKey(db: Queryable, key: string): Promise<{ workflowId: string; kind: string; listAddress: string; receivedAt: string }[]> {
+  const { rows } = await db.query<{ workflow_id: string; kind: string; list_address: string; received_at: Date }>(
+    `SELECT workflow_id, kind, list_address, received_at FROM inbound
+     WHERE workflow_id LIKE '%/' || $1 ORDER BY received_at, workflow_id`,
+    [key],
+  );
+  return rows.map((r) => ({ workflowId: r.workflow_id, kind: r.kind, listAddress: r.list_address, receivedAt: r.received_at.toISOString() }));
+}
