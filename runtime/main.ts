@@ -31,6 +31,7 @@ async function main(): Promise<number> {
       '',
       'listflow is running.',
       `  SMTP ingress     ${smtp}${config.lmtp ? ' (LMTP)' : ''}`,
+      `  web API          ${running.web ?? '(web not on this host)'}`,
       `  Temporal         ${running.temporalAddress}${running.temporalUi ? `   Web UI ${running.temporalUi}` : ''}`,
       `  database         ${config.databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${config.pgliteListen.host}:${config.pgliteListen.port})`}`,
       `  outbound mail    ${running.outboxDir ? `embedded outbox, kept in ${running.outboxDir}` : (running.smarthost ?? '(delivery not on this host)')}`,

@@ -6,6 +6,7 @@ import type { ActivityDeps } from '../activities/deps.js';
 import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
 import type { Db } from '../store/db.js';
+import { createWebServer } from '../web/server.js';
 import { createCoreWorker, createDeliveryWorker } from '../workers/index.js';
 import type { Config } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
@@ -15,6 +16,7 @@ import { connectTemporal, prepareNamespace, startDevServer } from './temporal.js
 
 export interface Running {
   smtp: string | null;
+  web: string | null;
   temporalAddress: string;
   temporalUi: string | null;
   smarthost: string | null;
@@ -93,6 +95,18 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       await Promise.allSettled(runs);
     });
 
+    let web: string | null = null;
+    if (roles.has('web')) {
+      const server = createWebServer({ db, client });
+      const { host, port } = config.httpListen;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(describeListenError(err as NodeJS.ErrnoException, host, port, 'the web API', 'LISTFLOW_HTTP_LISTEN')));
+        server.listen(port, host, () => resolve());
+      });
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      web = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as { port: number }).port}`;
+    }
+
     let smtp: string | null = null;
     if (roles.has('ingress')) {
       const server: SMTPServer = createIngress({
@@ -118,6 +132,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
 
     return {
       smtp,
+      web,
       temporalAddress,
       temporalUi,
       smarthost,

@@ -1,0 +1,86 @@
+// The web role's HTTP API: health, lists, and a post's status and moderation (the UI builds on these).
+import http from 'node:http';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Db } from '../store/db.js';
+import { allLists } from '../store/lists.js';
+import { moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
+
+export interface WebOptions {
+  db: Db;
+  client: Client;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new HttpError(413, 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+  } catch {
+    throw new HttpError(400, 'the body is not JSON');
+  }
+}
+
+function decisionOf(body: unknown): ModerationDecision {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (b.action !== 'approve' && b.action !== 'reject' && b.action !== 'discard') {
+    throw new HttpError(400, 'action must be approve, reject or discard');
+  }
+  if (b.reason !== undefined && typeof b.reason !== 'string') throw new HttpError(400, 'reason must be a string');
+  return { action: b.action, reason: b.reason as string | undefined, by: typeof b.by === 'string' ? `web:${b.by}` : 'web' };
+}
+
+export function createWebServer(o: WebOptions): http.Server {
+  async function route(req: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const url = new URL(req.url ?? '/', 'http://listflow');
+    if (url.pathname === '/healthz' && req.method === 'GET') return { status: 200, body: { ok: true } };
+    if (url.pathname === '/api/lists' && req.method === 'GET') {
+      const lists = await allLists(o.db);
+      return { status: 200, body: lists.map((l) => ({ address: l.address, name: l.displayName, members: l.members })) };
+    }
+    const m = /^\/api\/posts\/(post\/[^/]+@[^/]+\/[0-9a-f]{16})(\/moderate)?$/.exec(decodeURIComponent(url.pathname));
+    if (m?.[1]) {
+      const handle = o.client.workflow.getHandle(m[1]);
+      try {
+        if (!m[2] && req.method === 'GET') return { status: 200, body: await handle.query(statusQuery) };
+        if (m[2] && req.method === 'POST') {
+          const decision = decisionOf(await readJson(req));
+          return { status: 200, body: await handle.executeUpdate(moderateUpdate, { args: [decision] }) };
+        }
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new HttpError(404, `no post ${m[1]}`);
+        if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, err.cause?.message ?? err.message);
+        throw err;
+      }
+      throw new HttpError(405, 'method not allowed');
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  return http.createServer((req, res) => {
+    route(req).then(
+      ({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(`${JSON.stringify(body)}\n`);
+      },
+      (err: Error) => {
+        const status = err instanceof HttpError ? err.status : 500;
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(`${JSON.stringify({ error: status === 500 ? 'internal error' : err.message })}\n`);
+      },
+    );
+  });
+}
