@@ -1,0 +1,120 @@
+// `listflow lists …`: create, list, show, set and delete mailing lists.
+import { AddressError, normalizeAddress } from '../mail/address.js';
+import { parseAssignment, SETTING_KEYS, SETTINGS, SettingError, type ListSettings } from '../mail/settings.js';
+import { transaction } from '../store/db.js';
+import { allLists, createList, deleteList, getList, ListExistsError, updateSettings, type List } from '../store/lists.js';
+import { addMembers, countByRole } from '../store/members.js';
+import type { Context } from './context.js';
+import { CliError } from './errors.js';
+import { clean, count, fields, json, table, when } from './output.js';
+
+function address(text: string, what: string): string {
+  try {
+    return normalizeAddress(text);
+  } catch (err) {
+    if (err instanceof AddressError) throw new CliError(`${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The list or a clear error; lists are looked up as typed, case-insensitively. */
+export async function requireList(ctx: Context, text: string): Promise<List> {
+  const list = await getList(await ctx.db(), text);
+  if (!list) throw new CliError(`there is no list ${text.trim().toLowerCase()} (see: listflow lists list)`);
+  return list;
+}
+
+export async function listsCreate(ctx: Context, text: string, opts: { name?: string; owner?: string[] }): Promise<void> {
+  const listAddress = address(text, 'the list address');
+  const owners = [...new Set((opts.owner ?? []).map((o) => address(o, 'an owner')))];
+  const db = await ctx.db();
+  let list: List;
+  try {
+    list = await transaction(db, async (client) => {
+      const created = await createList(client, listAddress, opts.name);
+      await addMembers(client, created.id, owners, 'owner');
+      return created;
+    });
+  } catch (err) {
+    if (err instanceof ListExistsError) throw new CliError(err.message);
+    throw err;
+  }
+  ctx.out(`created list ${list.address} (${clean(list.displayName)})${owners.length ? `, owned by ${owners.join(', ')}` : ''}\n`);
+}
+
+export async function listsList(ctx: Context, opts: { json?: boolean }): Promise<void> {
+  const lists = await allLists(await ctx.db());
+  if (opts.json) {
+    ctx.out(json(lists.map((l) => ({ address: l.address, name: l.displayName, members: l.members, createdAt: l.createdAt, settings: l.overrides }))));
+    return;
+  }
+  if (lists.length === 0) {
+    ctx.out('no lists yet (create one: listflow lists create <address> --owner <you>)\n');
+    return;
+  }
+  ctx.out(table(['LIST', 'NAME', 'MEMBERS', 'CREATED'], lists.map((l) => [l.address, clean(l.displayName), String(l.members), when(l.createdAt)])));
+}
+
+function showValue(value: unknown): string {
+  return typeof value === 'string' ? (value === '' ? '""' : clean(value)) : String(value);
+}
+
+export async function listsShow(ctx: Context, name: string, opts: { json?: boolean }): Promise<void> {
+  const list = await requireList(ctx, name);
+  const counts = await countByRole(await ctx.db(), list.id);
+  if (opts.json) {
+    const settings = Object.fromEntries(
+      SETTING_KEYS.map((k) => [k, { value: list.settings[k], default: SETTINGS[k].default, isDefault: list.settings[k] === SETTINGS[k].default }]),
+    );
+    ctx.out(json({ address: list.address, name: list.displayName, createdAt: list.createdAt, members: counts.member, owners: counts.owner, moderators: counts.moderator, settings }));
+    return;
+  }
+  let body = `${list.address}\n`;
+  body += fields([
+    ['name', clean(list.displayName)],
+    ['created', when(list.createdAt)],
+    ['members', String(counts.member)],
+    ['owners', String(counts.owner)],
+    ['moderators', String(counts.moderator)],
+  ]);
+  body += 'settings (change with: listflow lists set <list> key=value)\n';
+  body += fields(
+    SETTING_KEYS.map((k): [string, string] => {
+      const value = list.settings[k];
+      return [k, value === SETTINGS[k].default ? `${showValue(value)}  (default)` : `${showValue(value)}  (default ${showValue(SETTINGS[k].default)})`];
+    }),
+  );
+  ctx.out(body);
+}
+
+export async function listsSet(ctx: Context, text: string, assignments: string[]): Promise<void> {
+  const changes: Partial<ListSettings> = {};
+  const problems: string[] = [];
+  for (const a of assignments) {
+    try {
+      Object.assign(changes, parseAssignment(a));
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  // All or nothing: a script that sets three keys must not leave the list with one of them.
+  if (problems.length === 1) throw new CliError(`${problems[0]} (nothing was changed)`);
+  if (problems.length > 1) throw new CliError(`${problems.join('\n')}\nnothing was changed`);
+  const updated = await updateSettings(await ctx.db(), (await requireList(ctx, text)).address, changes);
+  if (!updated) throw new CliError(`there is no list ${text.trim().toLowerCase()}`);
+  for (const key of Object.keys(changes) as (keyof ListSettings)[]) {
+    ctx.out(`${updated.address}: ${key} = ${showValue(updated.settings[key])}\n`);
+  }
+}
+
+export async function listsDelete(ctx: Context, text: string, opts: { yes?: boolean }): Promise<void> {
+  const list = await requireList(ctx, text);
+  const counts = await countByRole(await ctx.db(), list.id);
+  const roster = `${count(counts.member, 'member')}, ${count(counts.owner, 'owner')} and ${count(counts.moderator, 'moderator')}`;
+  if (!opts.yes) {
+    throw new CliError(`not deleting ${list.address} (${roster}) without --yes: run listflow lists delete ${list.address} --yes`);
+  }
+  await deleteList(await ctx.db(), list.address);
+  ctx.out(`deleted list ${list.address} with its ${roster}\n`);
+}

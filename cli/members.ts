@@ -1,0 +1,91 @@
+// `listflow members …`: add (from arguments or a file of any size), remove, list, and set a member's moderation.
+import { readFile } from 'node:fs/promises';
+import { addressKey } from '../mail/address.js';
+import { transaction } from '../store/db.js';
+import { addMembers, deleteMembers, listMembers, MEMBER_MODERATIONS, setModeration, type MemberModeration, type Role } from '../store/members.js';
+import { addressLines, collect, type AddressBatch } from './address-file.js';
+import type { Context } from './context.js';
+import { CliError } from './errors.js';
+import { clean, count, json, table } from './output.js';
+import { requireList } from './lists.js';
+
+export const ROLES: Role[] = ['member', 'owner', 'moderator'];
+
+/** Past this many, invalid lines of a file are counted but not each reported: a wrong file should not flood the terminal. */
+const MAX_REPORTED = 100;
+
+async function readAddressFile(file: string): Promise<string> {
+  try {
+    if (file !== '-') return await readFile(file, 'utf8');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function merge(a: AddressBatch, b: AddressBatch): string[] {
+  const keys = new Set(a.addresses.map(addressKey));
+  return [...a.addresses, ...b.addresses.filter((x) => !keys.has(addressKey(x)))];
+}
+
+export async function membersAdd(ctx: Context, listText: string, args: string[], opts: { file?: string; role: Role }): Promise<number> {
+  if (args.length === 0 && !opts.file) throw new CliError('give addresses to add, or --file F (one address a line)');
+  const list = await requireList(ctx, listText);
+  const fromArgs = collect(args.map((a, i): [number, string] => [i + 1, a]));
+  const fromFile = opts.file ? collect(addressLines(await readAddressFile(opts.file))) : collect([]);
+  for (const bad of fromArgs.invalid) ctx.warn(`argument ${bad.line}: ${bad.reason}`);
+  for (const bad of fromFile.invalid.slice(0, MAX_REPORTED)) ctx.warn(`${opts.file}:${bad.line}: ${bad.reason}`);
+  if (fromFile.invalid.length > MAX_REPORTED) ctx.warn(`${opts.file}: … and ${fromFile.invalid.length - MAX_REPORTED} more invalid lines`);
+
+  const addresses = merge(fromArgs, fromFile);
+  const added = await transaction(await ctx.db(), (client) => addMembers(client, list.id, addresses, opts.role));
+  const invalid = fromArgs.invalid.length + fromFile.invalid.length;
+  const as = opts.role === 'member' ? '' : ` (as ${opts.role}s)`;
+  ctx.out(`${list.address}: ${added.toLocaleString('en-US')} added${as}, ${(addresses.length - added).toLocaleString('en-US')} already there, ${invalid.toLocaleString('en-US')} invalid\n`);
+  // Like rm or mkdir: an argument that could not be used fails the command; bad lines in a file do not.
+  return fromArgs.invalid.length > 0 ? 1 : 0;
+}
+
+export async function membersRemove(ctx: Context, listText: string, args: string[], opts: { role: Role }): Promise<number> {
+  const list = await requireList(ctx, listText);
+  const keys = [...new Set(args.map(addressKey))];
+  const removed = new Set(await deleteMembers(await ctx.db(), list.id, keys, opts.role));
+  const missing = keys.filter((k) => !removed.has(k));
+  for (const k of missing) ctx.warn(`${clean(k)} is not ${opts.role === 'owner' ? 'an' : 'a'} ${opts.role} of ${list.address}`);
+  ctx.out(`${list.address}: removed ${count(removed.size, opts.role)}\n`);
+  return missing.length > 0 ? 1 : 0;
+}
+
+export async function membersList(ctx: Context, listText: string, opts: { role?: Role; json?: boolean }): Promise<void> {
+  const list = await requireList(ctx, listText);
+  const members = await listMembers(await ctx.db(), list.id, opts.role);
+  if (opts.json) {
+    ctx.out(json(members.map(({ verpToken: _, ...m }) => m)));
+    return;
+  }
+  if (members.length === 0) {
+    ctx.out(`${list.address} has no ${opts.role ?? 'member'}s\n`);
+    return;
+  }
+  ctx.out(table(['ADDRESS', 'ROLE', 'MODERATION', 'DELIVERY'], members.map((m) => [clean(m.address), m.role, m.moderation, `${m.deliveryStatus} ${m.deliveryMode}`])));
+}
+
+export async function membersSet(ctx: Context, listText: string, address: string, assignments: string[]): Promise<void> {
+  let moderation: MemberModeration | undefined;
+  for (const a of assignments) {
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(0, eq).trim() : '';
+    const value = a.slice(eq + 1).trim();
+    if (key !== 'moderation') throw new CliError(`"${a}" is not a member setting (known: moderation=${MEMBER_MODERATIONS.join('|')})`);
+    if (!(MEMBER_MODERATIONS as string[]).includes(value)) throw new CliError(`moderation=${value}: must be one of ${MEMBER_MODERATIONS.join(', ')}`);
+    moderation = value as MemberModeration;
+  }
+  if (!moderation) throw new CliError('give a setting: moderation=default|accept|hold|reject|discard');
+  const list = await requireList(ctx, listText);
+  if (!(await setModeration(await ctx.db(), list.id, address, moderation))) {
+    throw new CliError(`${clean(addressKey(address))} is not a member of ${list.address}`);
+  }
+  ctx.out(`${list.address}: ${clean(addressKey(address))} moderation = ${moderation}\n`);
+}

@@ -1,0 +1,93 @@
+// The command tree on one screen: each action is loaded only when it runs, so `lists list` never loads Temporal.
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../runtime/config.js';
+import { createContext, type Context } from './context.js';
+import { CliError } from './errors.js';
+
+type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<number | void>;
+
+/** Prints an error as one line per line of message and returns the exit code. */
+function report(err: unknown): number {
+  const lines = (message: string) => message.split('\n').map((l) => `listflow: ${l}\n`).join('');
+  if (err instanceof CliError) {
+    process.stderr.write(lines(err.message));
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(lines(err.message));
+    return 2;
+  }
+  const e = err as Error;
+  process.stderr.write(lines(process.env.LISTFLOW_DEBUG ? (e.stack ?? e.message) : e.message));
+  return 1;
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  /** Commander passes (...arguments, options, command); the command object is dropped. */
+  const run =
+    <A extends unknown[]>(action: () => Promise<Action<A>>) =>
+    async (...args: unknown[]): Promise<void> => {
+      let ctx: Context | undefined;
+      try {
+        ctx = createContext(loadConfig());
+        setExitCode((await (await action())(ctx, ...(args.slice(0, -1) as A))) ?? 0);
+      } catch (err) {
+        setExitCode(report(err));
+      } finally {
+        await ctx?.close();
+      }
+    };
+  const lists = () => import('./lists.js');
+  const members = () => import('./members.js');
+  const moderation = () => import('./moderate.js');
+  const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  const role = (fallback?: string) => {
+    const o = new Option('--role <role>', 'owner, moderator or member').choices(['owner', 'moderator', 'member']);
+    return fallback ? o.default(fallback) : o;
+  };
+
+  const program = new Command('listflow')
+    .description('Manage listflow mailing lists, members and held posts (same configuration as the server).')
+    .version(version)
+    .showHelpAfterError('(listflow --help shows every command)');
+
+  const l = program.command('lists').description('create, show, change and delete lists');
+  l.command('create <address>')
+    .description('create a list; owners become members with the owner role')
+    .option('--name <name>', 'display name (default: the local part)')
+    .option('--owner <address...>', 'owner address(es), after the list address')
+    .action(run(() => lists().then((m) => m.listsCreate)));
+  l.command('list').description('every list with its member count').option('--json', 'JSON for scripts')
+    .action(run(() => lists().then((m) => m.listsList)));
+  l.command('show <list>').description('settings (defaults marked) and how many members, owners and moderators')
+    .option('--json', 'JSON for scripts')
+    .action(run(() => lists().then((m) => m.listsShow)));
+  l.command('set <list> <key=value...>').description('change settings; all are checked before any is stored')
+    .action(run(() => lists().then((m) => m.listsSet)));
+  l.command('delete <list>').description('delete a list and its roster').option('--yes', 'really delete')
+    .action(run(() => lists().then((m) => m.listsDelete)));
+
+  const m = program.command('members').description('add, remove, list members and set their moderation');
+  m.command('add <list> [address...]').description('add addresses given as arguments and/or one a line from a file')
+    .option('--file <file>', 'addresses, one a line; blank lines and # comments ignored ("-" reads stdin)')
+    .addOption(role('member'))
+    .action(run(() => members().then((x) => x.membersAdd)));
+  m.command('remove <list> <address...>').description('remove addresses').addOption(role('member'))
+    .action(run(() => members().then((x) => x.membersRemove)));
+  m.command('list <list>').description('members, owners and moderators').addOption(role()).option('--json', 'JSON for scripts')
+    .action(run(() => members().then((x) => x.membersList)));
+  m.command('set <list> <address> <setting...>').description('set a member\'s moderation=default|accept|hold|reject|discard')
+    .action(run(() => members().then((x) => x.membersSet)));
+
+  program.command('held [list]').description('posts waiting for a moderator (from Temporal visibility)').option('--json', 'JSON for scripts')
+    .action(run(() => import('./held.js').then((x) => x.held)));
+  for (const [name, what] of [['approve', 'accept a held post for delivery'], ['reject', 'refuse a held post and tell the sender'], ['discard', 'drop a held post silently']] as const) {
+    program.command(`${name} <id>`).description(`${what}; <id> is post/<list>/<key> or the 16-hex key`)
+      .option('--reason <text>', 'recorded with the decision (and told the sender on reject)')
+      .action(run(() => moderation().then((x) => x[name])));
+  }
+  program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
+    .action(run(() => import('./status.js').then((x) => x.status)));
+  return program;
+}

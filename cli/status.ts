@@ -1,0 +1,91 @@
+// `listflow status <id>`: where a post (or other inbound mail) stands, from its `status` query, readable or JSON.
+import { isGrpcDeadlineError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { statusQuery, type MailStatus, type PostStatus } from '../workflows/messages.js';
+import type { Context } from './context.js';
+import { CliError } from './errors.js';
+import { describeFate, fateOf, type Fate } from './fate.js';
+import { resolveId } from './resolve-id.js';
+import { isUnavailable, unreachableMessage } from './temporal.js';
+import { clean, fields, json, when } from './output.js';
+
+/** A query is answered by a worker; without one, say so rather than hang. */
+export const QUERY_TIMEOUT_MS = 10_000;
+
+function isDeadline(err: unknown): boolean {
+  return isGrpcDeadlineError(err instanceof ServiceError ? err.cause : err);
+}
+
+function isPost(s: PostStatus | MailStatus): s is PostStatus {
+  return 'decision' in s;
+}
+
+export function renderPost(s: PostStatus): string {
+  const rows: [string, string][] = [
+    ['state', s.state === 'held' && s.heldUntil ? `held (until ${when(s.heldUntil)})` : s.state],
+    ['list', s.list],
+    ['sender', clean(s.sender ?? '(none)') + (s.envelopeFrom && s.envelopeFrom !== s.sender ? `  (envelope ${clean(s.envelopeFrom) || '<>'})` : '')],
+    ['subject', clean(s.subject)],
+    ['message-id', clean(s.messageId)],
+    ['received', when(s.receivedAt)],
+    ['decision', s.decision.action ? `${s.decision.action}: ${clean(s.decision.summary)}` : '(not classified yet)'],
+  ];
+  for (const hit of s.decision.hits) rows.push(['', `- ${hit.rule} (${hit.action}): ${clean(hit.reason)}`]);
+  const m = s.decision.moderation;
+  if (m) rows.push(['moderation', `${m.action} by ${clean(m.by)} at ${when(m.at)}${m.reason ? `: ${clean(m.reason)}` : ''}`]);
+  if (s.seq !== null) rows.push(['post number', String(s.seq)]);
+  const d = s.delivery;
+  if (d.total > 0 || ['accepted', 'delivering', 'delivered'].includes(s.state)) {
+    rows.push(['delivery', `${d.total} recipients: ${d.sent} sent, ${d.failed} failed, ${d.pending} pending`]);
+  }
+  if (s.nextRetryAt) rows.push(['next retry', when(s.nextRetryAt)]);
+  rows.push(['updated', when(s.updatedAt)]);
+  return `${s.workflowId}\n${fields(rows)}`;
+}
+
+function renderMail(s: MailStatus): string {
+  return `${s.workflowId}\n${fields([
+    ['kind', s.kind],
+    ['state', s.state],
+    ['list', s.list],
+    ['sender', clean(s.sender ?? '(none)')],
+    ['received', when(s.receivedAt)],
+    ['detail', clean(s.detail)],
+    ['updated', when(s.updatedAt)],
+  ])}`;
+}
+
+export async function status(ctx: Context, idText: string, opts: { json?: boolean }): Promise<void> {
+  const id = await resolveId(ctx, idText);
+  const { client, connection } = await ctx.temporal();
+  const handle = client.workflow.getHandle(id);
+  let fate: Fate;
+  try {
+    fate = await fateOf(handle);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`there is no workflow ${id} (see: listflow held)`);
+    if (isUnavailable(err)) throw new CliError(unreachableMessage(ctx.config));
+    throw err;
+  }
+  let current: PostStatus | MailStatus | undefined = fate.status;
+  if (fate.execution === 'RUNNING') {
+    try {
+      current = await connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(statusQuery));
+    } catch (err) {
+      if (isUnavailable(err)) throw new CliError(unreachableMessage(ctx.config));
+      if (isDeadline(err)) {
+        throw new CliError(
+          `no listflow worker answered the status query for ${id} within ${QUERY_TIMEOUT_MS / 1000}s: is listflow running? (last recorded state: ${fate.lastState ?? 'unknown'})`,
+        );
+      }
+      throw err;
+    }
+  }
+  if (!current) {
+    // Failed or terminated: there is no final status, only what Temporal and visibility recorded.
+    const summary = { workflowId: id, workflowStatus: fate.execution, lastState: fate.lastState ?? null };
+    ctx.out(opts.json ? json(summary) : `${id}\n${fields([['state', `${fate.lastState ?? 'unknown'} (${describeFate(fate)})`]])}`);
+    return;
+  }
+  if (opts.json) ctx.out(json(current));
+  else ctx.out(isPost(current) ? renderPost(current) : renderMail(current));
+}
