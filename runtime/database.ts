@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPool, migrate, type Db } from '../store/db.js';
 import { databaseUrlOf, type Config } from './config.js';
-import { assertPortFree } from './ports.js';
+import { assertPortFree, describeListenError } from './ports.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -21,7 +21,12 @@ export async function startEmbeddedPostgres(config: Config): Promise<EmbeddedPos
   const db = await PGlite.create(dir);
   // PGlite is one connection; the socket server multiplexes clients onto it, keeping transactions whole.
   const server = new PGLiteSocketServer({ db, host, port, maxConnections: 64 });
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await db.close();
+    throw describeListenError(err as NodeJS.ErrnoException, host, port, 'the embedded database (PGlite)', 'LISTFLOW_PGLITE_LISTEN, or set DATABASE_URL');
+  }
   return {
     url: databaseUrlOf(config),
     async stop() {

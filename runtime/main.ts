@@ -18,12 +18,37 @@ async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const log = (line: string) => console.log(`listflow: ${line}`);
   log(`starting roles ${config.roles.join(', ')} with data in ${config.dataDir}`);
-  let running;
+  // Signals are caught from the first moment: a Ctrl-C during start-up still stops what has started.
+  let signalled: string | null = null;
+  let running: Awaited<ReturnType<typeof serve>> | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    signalled = signal;
+    if (!running || stopping) return;
+    stopping = true;
+    log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish)…`);
+    running.stop().then(
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        console.error(`listflow: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     running = await serve(config, log);
   } catch (err) {
     console.error(`listflow: cannot start: ${(err as Error).message}`);
     return 1;
+  }
+  if (signalled) {
+    stop(signalled);
+    return new Promise<number>(() => {});
   }
   const smtp = running.smtp ?? '(ingress not on this host)';
   console.log(
@@ -46,27 +71,10 @@ async function main(): Promise<number> {
       'Ctrl-C stops everything.',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish)…`);
-    running.stop().then(
-      () => {
-        log('stopped');
-        process.exit(0);
-      },
-      (err: Error) => {
-        console.error(`listflow: ${err.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  await running.done.catch(async (err: Error) => {
+  const r = running;
+  await r.done.catch(async (err: Error) => {
     console.error(`listflow: a worker failed: ${err.message}`);
-    await running.stop();
+    await r.stop();
     process.exit(1);
   });
   return 0;

@@ -10,6 +10,7 @@ import { createWebServer } from '../web/server.js';
 import { createCoreWorker, createDeliveryWorker } from '../workers/index.js';
 import type { Config } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
+import { lockDataDir } from './lock.js';
 import { startOutbox } from './outbox.js';
 import { describeListenError } from './ports.js';
 import { connectTemporal, prepareNamespace, startDevServer } from './temporal.js';
@@ -36,9 +37,14 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     }
   };
   try {
+    if (!config.databaseUrl || !config.temporalAddress || !config.smarthost) {
+      const release = lockDataDir(config.dataDir);
+      cleanups.push(async () => release());
+    }
     let databaseUrl = config.databaseUrl ?? '';
     if (!config.databaseUrl) {
       const pg = await startEmbeddedPostgres(config);
+      log('embedded database ready');
       cleanups.push(() => pg.stop());
       databaseUrl = pg.url;
     }
@@ -49,6 +55,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     let temporalUi: string | null = null;
     if (!config.temporalAddress) {
       const dev = await startDevServer(config, log);
+      log('Temporal dev server ready');
       cleanups.push(() => dev.stop());
       temporalAddress = dev.address;
       temporalUi = dev.uiUrl;
@@ -89,6 +96,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       if (roles.has('core')) workers.push(await createCoreWorker(options));
       if (roles.has('delivery')) workers.push(await createDeliveryWorker(options));
     }
+    if (workers.length) log('workers ready');
     const runs = workers.map((w) => w.run());
     cleanups.push(async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

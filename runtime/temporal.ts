@@ -66,10 +66,14 @@ export async function startDevServer(
   ];
   const child = spawn(resolved.path, args, { stdio: ['ignore', out, out] });
   closeSync(out);
+  // However this process ends, the dev server must not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const address = `${host}:${port}`;
   try {
     await waitForFrontend(address, child, 60_000);
   } catch (err) {
+    process.removeListener('exit', killOnExit);
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message} (see ${logFile})`);
   }
@@ -77,6 +81,7 @@ export async function startDevServer(
     address,
     uiUrl: `http://${host}:${config.temporalUiPort}`,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
