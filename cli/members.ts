@@ -43,7 +43,11 @@ export async function membersAdd(ctx: Context, listText: string, args: string[],
   const added = await transaction(await ctx.db(), (client) => addMembers(client, list.id, addresses, opts.role));
   const invalid = fromArgs.invalid.length + fromFile.invalid.length;
   const as = opts.role === 'member' ? '' : ` (as ${opts.role}s)`;
-  ctx.out(`${list.address}: ${added.toLocaleString('en-US')} added${as}, ${(addresses.length - added).toLocaleString('en-US')} already there, ${invalid.toLocaleString('en-US')} invalid\n`);
+  // A repeat within the input is already there by the time it is reached: added + already + invalid = entries given.
+  const valid = [fromArgs, fromFile].reduce((sum, b) => sum + b.addresses.length + b.repeated, 0);
+  const already = valid - added;
+  const n = (x: number) => x.toLocaleString('en-US');
+  ctx.out(`${list.address}: ${n(added)} added${as}, ${n(already)} already there, ${n(invalid)} invalid\n`);
   // Like rm or mkdir: an argument that could not be used fails the command; bad lines in a file do not.
   return fromArgs.invalid.length > 0 ? 1 : 0;
 }
