@@ -1,0 +1,101 @@
+// `npm start` as an operator sees it: everything embedded comes up, a second start is refused clearly,
+// and SIGTERM stops everything with no child process left behind.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { post } from '../helpers/stack.js';
+
+const MAIN = fileURLToPath(new URL('../../runtime/main.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Child processes of `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return out;
+}
+
+function run(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+async function waitForText(output: () => string, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(output())) {
+    if (Date.now() > deadline) throw new Error(`did not see ${pattern} within ${timeoutMs} ms; output:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('npm start on embedded defaults', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'listflow-start-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('runs, refuses a second start on the same data, accepts mail, and stops cleanly on SIGTERM', async () => {
+    const smtpPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LISTFLOW_DATA_DIR: dataDir,
+      LISTFLOW_SMTP_LISTEN: `127.0.0.1:${smtpPort}`,
+      LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${await freePort()}`,
+      LISTFLOW_TEMPORAL_DEV_LISTEN: `127.0.0.1:${await freePort()}`,
+      LISTFLOW_TEMPORAL_UI_PORT: String(await freePort()),
+      LISTFLOW_OUTBOX_LISTEN: `127.0.0.1:${await freePort()}`,
+      LISTFLOW_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
+    };
+    const first = run(env);
+    await waitForText(first.output, /listflow is running/, 120_000);
+    assert.match(first.output(), new RegExp(`SMTP ingress\\s+127\\.0\\.0\\.1:${smtpPort}`));
+    const devServer = childrenOf(first.child.pid as number);
+    assert.equal(devServer.length, 1, 'the Temporal dev server runs as the one child process');
+
+    const second = run(env);
+    assert.equal(await second.exited, 1);
+    assert.match(second.output(), /listflow is already running with the data dir/);
+
+    // No list exists yet: ingress refuses the recipient, which shows it is answering.
+    await assert.rejects(post(smtpPort, { from: 'a@example.com', to: 'nolist@example.org' }), /550 5\.1\.1/);
+
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+    assert.match(first.output(), /stopped/);
+    for (const pid of devServer) assert.equal(alive(pid), false, `child ${pid} is gone`);
+  });
+});
