@@ -3,7 +3,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { parseListRecipient, type ListRecipient } from '../mail/address.js';
 import type { Db } from '../store/db.js';
-import { listAddresses } from '../store/lists.js';
+import { existingLists, listAddresses } from '../store/lists.js';
 import { markStarted, putMessage, recordInbound } from '../store/messages.js';
 import { initialAttributes, type InboundMail, type MailKind } from '../workflows/messages.js';
 import { workflowIdFor } from '../mail/ids.js';
@@ -52,7 +52,7 @@ function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
-/** Knows which list addresses exist; re-reads the table at most once a second. */
+/** Knows which list addresses exist: a copy of the table re-read every few seconds, and a direct lookup on a miss. */
 class ListDirectory {
   private lists = new Set<string>();
   private loadedAt = 0;
@@ -60,12 +60,17 @@ class ListDirectory {
 
   async resolve(rcpt: string): Promise<ListRecipient | null> {
     if (Date.now() - this.loadedAt > 5000) await this.reload();
-    let found = parseListRecipient(rcpt, (a) => this.lists.has(a));
-    if (!found && Date.now() - this.loadedAt > 1000) {
-      await this.reload();
-      found = parseListRecipient(rcpt, (a) => this.lists.has(a));
-    }
-    return found;
+    const found = parseListRecipient(rcpt, (a) => this.lists.has(a));
+    if (found) return found;
+    // A miss may be a list created since the last reload; a 550 for it would be permanent, so ask the
+    // database about the lists this address could belong to before refusing it.
+    const candidates: string[] = [];
+    parseListRecipient(rcpt, (a) => {
+      candidates.push(a);
+      return false;
+    });
+    for (const address of await existingLists(this.db, candidates)) this.lists.add(address);
+    return parseListRecipient(rcpt, (a) => this.lists.has(a));
   }
 
   private async reload(): Promise<void> {

@@ -78,6 +78,13 @@ export async function listAddresses(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.address);
 }
 
+/** Which of these (lower-case) addresses are lists: one indexed lookup, for a cache miss. */
+export async function existingLists(db: Queryable, addresses: string[]): Promise<string[]> {
+  if (addresses.length === 0) return [];
+  const { rows } = await db.query<{ address: string }>('SELECT address FROM lists WHERE address = ANY($1::text[])', [addresses]);
+  return rows.map((r) => r.address);
+}
+
 /** Stores validated settings over the existing ones; values equal to nothing are merged as given. */
 export async function updateSettings(db: Queryable, address: string, changes: Partial<ListSettings>, displayName?: string): Promise<List | null> {
   const { rows } = await db.query<ListRow>(
