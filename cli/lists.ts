@@ -6,7 +6,7 @@ import { allLists, createList, deleteList, getList, ListExistsError, updateSetti
 import { addMembers, countByRole } from '../store/members.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
-import { clean, count, fields, json, table, when } from './output.js';
+import { aligned, clean, count, fields, json, table, when } from './output.js';
 
 function address(text: string, what: string): string {
   try {
@@ -78,11 +78,12 @@ export async function listsShow(ctx: Context, name: string, opts: { json?: boole
     ['moderators', String(counts.moderator)],
   ]);
   body += 'settings (change with: listflow lists set <list> key=value)\n';
-  body += fields(
-    SETTING_KEYS.map((k): [string, string] => {
+  body += aligned(
+    SETTING_KEYS.map((k) => {
       const value = list.settings[k];
-      return [k, value === SETTINGS[k].default ? `${showValue(value)}  (default)` : `${showValue(value)}  (default ${showValue(SETTINGS[k].default)})`];
+      return [k, showValue(value), value === SETTINGS[k].default ? '(default)' : `(default: ${showValue(SETTINGS[k].default)})`];
     }),
+    '  ',
   );
   ctx.out(body);
 }

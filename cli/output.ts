@@ -10,18 +10,21 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Columns separated by two spaces, each as wide as its widest cell; the last column is not padded. */
-export function table(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const last = headers.length - 1;
-  return all.map((r) => r.map((cell, i) => (i === last ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+/** Rows as columns separated by two spaces, each as wide as its widest cell; the last column is not padded. */
+export function aligned(rows: string[][], indent = ''): string {
+  const columns = Math.max(0, ...rows.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-/** Label: value lines with the labels aligned, indented under a heading. */
+/** A table with a header row. */
+export function table(headers: string[], rows: string[][]): string {
+  return aligned([headers, ...rows]);
+}
+
+/** Label and value lines, the labels aligned, indented under a heading. */
 export function fields(rows: [string, string][], indent = '  '): string {
-  const width = Math.max(0, ...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`.trimEnd()).join('\n') + '\n';
+  return aligned(rows, indent);
 }
 
 export function json(value: unknown): string {

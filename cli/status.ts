@@ -29,7 +29,11 @@ export function renderPost(s: PostStatus): string {
     ['received', when(s.receivedAt)],
     ['decision', s.decision.action ? `${s.decision.action}: ${clean(s.decision.summary)}` : '(not classified yet)'],
   ];
-  for (const hit of s.decision.hits) rows.push(['', `- ${hit.rule} (${hit.action}): ${clean(hit.reason)}`]);
+  // The rules that hit, unless the summary already is the one hit's reason.
+  const hits = s.decision.hits;
+  if (hits.length > 1 || (hits[0] && hits[0].reason !== s.decision.summary)) {
+    for (const hit of hits) rows.push(['', `- ${hit.rule} (${hit.action}): ${clean(hit.reason)}`]);
+  }
   const m = s.decision.moderation;
   if (m) rows.push(['moderation', `${m.action} by ${clean(m.by)} at ${when(m.at)}${m.reason ? `: ${clean(m.reason)}` : ''}`]);
   if (s.seq !== null) rows.push(['post number', String(s.seq)]);

@@ -68,8 +68,8 @@ describe('listflow lists', () => {
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, `${list}: max_hold_days = 3\n${list}: nonmember_action = reject\n${list}: description = Talk about development\n`);
     const shown = await runCli(env, ['lists', 'show', list]);
-    assert.match(shown.stdout, /^\s+max_hold_days\s+3\s+\(default 7\)$/m);
-    assert.match(shown.stdout, /^\s+nonmember_action\s+reject\s+\(default hold\)$/m);
+    assert.match(shown.stdout, /^\s+max_hold_days\s+3\s+\(default: 7\)$/m);
+    assert.match(shown.stdout, /^\s+nonmember_action\s+reject\s+\(default: hold\)$/m);
     assert.match(shown.stdout, /^\s+delivery_mode\s+bulk\s+\(default\)$/m);
     const json = JSON.parse((await runCli(env, ['lists', 'show', list, '--json'])).stdout) as { settings: Record<string, { value: unknown; isDefault: boolean }> };
     assert.deepEqual(json.settings.max_hold_days, { value: 3, default: 7, isDefault: false });
