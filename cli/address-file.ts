@@ -1,41 +1,42 @@
-// Reads a file of addresses (one a line, blank lines and # comments ignored) into valid, invalid and repeated ones.
+// Addresses as people supply them (arguments, or a file one a line with blank lines and # comments): valid, invalid, repeated.
 import { addressKey, AddressError, normalizeAddress } from '../mail/address.js';
 
 export interface Invalid {
-  /** 1-based line number in the file, or argument position on the command line. */
+  /** Where it came from: "argument" or the file's name. */
+  source: string;
+  /** 1-based line number in the file, or position on the command line. */
   line: number;
   text: string;
   reason: string;
 }
 
-export interface AddressBatch {
-  /** Valid, normalised, each address once (compared case-insensitively). */
-  addresses: string[];
-  invalid: Invalid[];
-  /** Valid entries that repeated an earlier one. */
-  repeated: number;
-}
+/** Validates addresses as they come, keeping each (compared case-insensitively) once across every source. */
+export class AddressCollector {
+  private readonly seen = new Set<string>();
+  readonly invalid: Invalid[] = [];
+  /** Valid entries given, repeats included. */
+  valid = 0;
 
-export function collect(entries: Iterable<[line: number, text: string]>): AddressBatch {
-  const seen = new Set<string>();
-  const batch: AddressBatch = { addresses: [], invalid: [], repeated: 0 };
-  for (const [line, text] of entries) {
-    let address: string;
-    try {
-      address = normalizeAddress(text);
-    } catch (err) {
-      if (!(err instanceof AddressError)) throw err;
-      batch.invalid.push({ line, text, reason: err.message });
-      continue;
+  /** Returns the valid addresses in `entries` not taken before, normalised. */
+  take(entries: Iterable<[line: number, text: string]>, source: string): string[] {
+    const fresh: string[] = [];
+    for (const [line, text] of entries) {
+      let address: string;
+      try {
+        address = normalizeAddress(text);
+      } catch (err) {
+        if (!(err instanceof AddressError)) throw err;
+        this.invalid.push({ source, line, text, reason: err.message });
+        continue;
+      }
+      this.valid += 1;
+      const key = addressKey(address);
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      fresh.push(address);
     }
-    const key = addressKey(address);
-    if (seen.has(key)) batch.repeated += 1;
-    else {
-      seen.add(key);
-      batch.addresses.push(address);
-    }
+    return fresh;
   }
-  return batch;
 }
 
 /** The address lines of a file's text, numbered as an editor numbers them. */
@@ -46,4 +47,17 @@ export function* addressLines(text: string): Generator<[number, string]> {
     if (t === '' || t.startsWith('#')) continue;
     yield [i + 1, t];
   }
+}
+
+/** Groups of up to `size` items. */
+export function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }

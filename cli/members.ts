@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { addressKey } from '../mail/address.js';
 import { transaction } from '../store/db.js';
 import { addMembers, deleteMembers, listMembers, MEMBER_MODERATIONS, setModeration, type MemberModeration, type Role } from '../store/members.js';
-import { addressLines, collect, type AddressBatch } from './address-file.js';
+import { AddressCollector, addressLines, chunks } from './address-file.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { clean, count, json, table } from './output.js';
@@ -25,31 +25,41 @@ async function readAddressFile(file: string): Promise<string> {
   }
 }
 
-function merge(a: AddressBatch, b: AddressBatch): string[] {
-  const keys = new Set(a.addresses.map(addressKey));
-  return [...a.addresses, ...b.addresses.filter((x) => !keys.has(addressKey(x)))];
-}
+/** Addresses validated per chunk, so the database inserts one chunk while the next is being checked. */
+const CHUNK = 5000;
 
 export async function membersAdd(ctx: Context, listText: string, args: string[], opts: { file?: string; role: Role }): Promise<number> {
   if (args.length === 0 && !opts.file) throw new CliError('give addresses to add, or --file F (one address a line)');
   const list = await requireList(ctx, listText);
-  const fromArgs = collect(args.map((a, i): [number, string] => [i + 1, a]));
-  const fromFile = opts.file ? collect(addressLines(await readAddressFile(opts.file))) : collect([]);
-  for (const bad of fromArgs.invalid) ctx.warn(`argument ${bad.line}: ${bad.reason}`);
-  for (const bad of fromFile.invalid.slice(0, MAX_REPORTED)) ctx.warn(`${opts.file}:${bad.line}: ${bad.reason}`);
-  if (fromFile.invalid.length > MAX_REPORTED) ctx.warn(`${opts.file}: … and ${fromFile.invalid.length - MAX_REPORTED} more invalid lines`);
+  const text = opts.file ? await readAddressFile(opts.file) : '';
+  const collector = new AddressCollector();
+  const added = await transaction(await ctx.db(), async (client) => {
+    let total = 0;
+    // One insert in flight at a time: PostgreSQL stores a chunk while the next one is being validated here.
+    let inflight: Promise<void> = Promise.resolve();
+    const insert = async (addresses: string[]) => {
+      await inflight;
+      if (addresses.length > 0) inflight = addMembers(client, list.id, addresses, opts.role).then((n) => void (total += n));
+    };
+    await insert(collector.take(args.map((a, i): [number, string] => [i + 1, a]), 'argument'));
+    if (opts.file) {
+      for (const chunk of chunks(addressLines(text), CHUNK)) await insert(collector.take(chunk, opts.file));
+    }
+    await inflight;
+    return total;
+  });
 
-  const addresses = merge(fromArgs, fromFile);
-  const added = await transaction(await ctx.db(), (client) => addMembers(client, list.id, addresses, opts.role));
-  const invalid = fromArgs.invalid.length + fromFile.invalid.length;
+  const fromArgs = collector.invalid.filter((i) => i.source === 'argument');
+  const fromFile = collector.invalid.filter((i) => i.source !== 'argument');
+  for (const bad of fromArgs) ctx.warn(`argument ${bad.line}: ${bad.reason}`);
+  for (const bad of fromFile.slice(0, MAX_REPORTED)) ctx.warn(`${bad.source}:${bad.line}: ${bad.reason}`);
+  if (fromFile.length > MAX_REPORTED) ctx.warn(`${opts.file}: … and ${fromFile.length - MAX_REPORTED} more invalid lines`);
   const as = opts.role === 'member' ? '' : ` (as ${opts.role}s)`;
   // A repeat within the input is already there by the time it is reached: added + already + invalid = entries given.
-  const valid = [fromArgs, fromFile].reduce((sum, b) => sum + b.addresses.length + b.repeated, 0);
-  const already = valid - added;
   const n = (x: number) => x.toLocaleString('en-US');
-  ctx.out(`${list.address}: ${n(added)} added${as}, ${n(already)} already there, ${n(invalid)} invalid\n`);
+  ctx.out(`${list.address}: ${n(added)} added${as}, ${n(collector.valid - added)} already there, ${n(collector.invalid.length)} invalid\n`);
   // Like rm or mkdir: an argument that could not be used fails the command; bad lines in a file do not.
-  return fromArgs.invalid.length > 0 ? 1 : 0;
+  return fromArgs.length > 0 ? 1 : 0;
 }
 
 export async function membersRemove(ctx: Context, listText: string, args: string[], opts: { role: Role }): Promise<number> {
