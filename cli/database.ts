@@ -20,12 +20,14 @@ export async function openCliDatabase(config: Config): Promise<Db> {
     return await openDatabase(config, 2);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (!config.databaseUrl) {
-      throw new CliError(
-        `cannot reach listflow's embedded database on ${config.pgliteListen.host}:${config.pgliteListen.port}: start listflow (npm start) or set DATABASE_URL`,
-      );
+    if (config.databaseUrl) {
+      const detail = e.message.replace(/^cannot reach the database at DATABASE_URL \((.*)\)$/, '$1');
+      throw new CliError(`cannot use the database at DATABASE_URL (${describeUrl(config.databaseUrl)}): ${detail}`);
     }
-    const detail = e.message.replace(/^cannot reach the database at DATABASE_URL \((.*)\)$/, '$1');
-    throw new CliError(`cannot use the database at DATABASE_URL (${describeUrl(config.databaseUrl)}): ${detail}`);
+    const unreachable = /^cannot reach|Connection terminated|timeout/i.test(e.message) || /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH)$/.test(e.code ?? '');
+    if (!unreachable) throw new CliError(`cannot open listflow's embedded database: ${e.message}`);
+    throw new CliError(
+      `cannot reach listflow's embedded database on ${config.pgliteListen.host}:${config.pgliteListen.port}: start listflow (npm start) or set DATABASE_URL`,
+    );
   }
 }

@@ -9,8 +9,6 @@ import { CliError } from './errors.js';
 import { clean, count, json, table } from './output.js';
 import { requireList } from './lists.js';
 
-export const ROLES: Role[] = ['member', 'owner', 'moderator'];
-
 /** Past this many, invalid lines of a file are counted but not each reported: a wrong file should not flood the terminal. */
 const MAX_REPORTED = 100;
 

@@ -12,8 +12,9 @@ export function truncate(text: string, max: number): string {
 
 /** Rows as columns separated by two spaces, each as wide as its widest cell; the last column is not padded. */
 export function aligned(rows: string[][], indent = ''): string {
-  const columns = Math.max(0, ...rows.map((r) => r.length));
-  const widths = Array.from({ length: columns }, (_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...spread): a roster of a million rows would overflow the call stack.
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
