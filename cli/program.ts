@@ -18,8 +18,11 @@ function report(err: unknown): number {
     process.stderr.write(lines(err.message));
     return 2;
   }
-  const e = err as Error;
-  process.stderr.write(lines(process.env.LISTFLOW_DEBUG ? (e.stack ?? e.message) : e.message));
+  const e = err as Error & { cause?: { details?: string; message?: string } };
+  // Temporal's ServiceError says "Failed to query Workflow"; the why is in its cause.
+  const why = e.cause?.details ?? e.cause?.message;
+  const message = why && !e.message.includes(why) ? `${e.message}: ${why}` : e.message;
+  process.stderr.write(lines(process.env.LISTFLOW_DEBUG ? (e.stack ?? message) : message));
   return 1;
 }
 
