@@ -16,6 +16,9 @@ export class AddressError extends Error {
   override name = 'AddressError';
 }
 
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /**
  * Validates one address as a person typed it (no display name, no comments) and returns it with
  * the domain lower-cased and in ASCII (IDNA). Throws AddressError with the reason.
@@ -31,11 +34,13 @@ export function normalizeAddress(input: string): string {
   if (at <= 0 || at === text.length - 1) throw new AddressError(`"${text}" is not an address (local@domain)`);
   const local = text.slice(0, at);
   const domain = domainToASCII(text.slice(at + 1).toLowerCase());
-  if (!domain || !domain.includes('.') || domain.endsWith('.')) {
+  if (!domain || !domain.includes('.') || !domain.split('.').every((label) => LABEL.test(label))) {
     throw new AddressError(`"${text}": "${text.slice(at + 1)}" is not a domain name`);
   }
   if (Buffer.byteLength(local) > 64) throw new AddressError(`"${text}": the local part is longer than 64 octets`);
   const candidate = `${local}@${domain}`;
+  // Almost every real address is a plain dot-atom at an ASCII host name; only the rest needs the full parser.
+  if (DOT_ATOM.test(local)) return candidate;
   const parsed = emailAddresses.parseOneAddress({ input: candidate, rfc6532: true, rejectTLD: true });
   if (!parsed || parsed.type !== 'mailbox') throw new AddressError(`"${text}" is not a valid address`);
   return candidate;

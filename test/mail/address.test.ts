@@ -53,3 +53,12 @@ describe('listSubAddress', () => {
     assert.equal(listSubAddress('dev@example.org', 'bounces', 'abc'), 'dev-bounces+abc@example.org');
   });
 });
+
+describe('normalizeAddress on the fast path and off it', () => {
+  for (const good of ['a.b+tag@example.org', "o'brien@example.ie", 'x_y-z@sub-domain.example.co.uk', '"quoted"@example.org']) {
+    it(`accepts ${good}`, () => assert.equal(normalizeAddress(good), good));
+  }
+  for (const bad of ['a..b@example.org', '.a@example.org', 'a.@example.org', 'a@-example.org', 'a@example-.org', 'a@exa_mple.org', 'a@example..org']) {
+    it(`refuses ${bad}`, () => assert.throws(() => normalizeAddress(bad), AddressError));
+  }
+});
