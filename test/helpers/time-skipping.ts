@@ -1,0 +1,27 @@
+// The time-skipping test server for days-long waits, with listflow's search attributes registered on it.
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SEARCH_ATTRIBUTES } from '../../workflows/messages.js';
+import { quietRuntime } from './temporal.js';
+
+/**
+ * Starts the binary test/run.ts resolved (LISTFLOW_TEST_TIME_SKIPPING_SERVER), or the SDK's cached download
+ * when none was found. Workflows upsert listflow's search attributes, which this server refuses until they
+ * are added (it implements AddSearchAttributes, not ListSearchAttributes).
+ */
+export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const path = process.env.LISTFLOW_TEST_TIME_SKIPPING_SERVER;
+  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+  try {
+    const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, KEYWORD])),
+    });
+  } catch (err) {
+    await env.teardown();
+    throw err;
+  }
+  return env;
+}
