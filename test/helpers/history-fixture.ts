@@ -1,0 +1,4 @@
+// Where the recorded post history lives: the source tree, since tsc does not copy JSON into dist.
+import { fileURLToPath } from 'node:url';
+
+export const HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/post-held-approved.json', import.meta.url));
