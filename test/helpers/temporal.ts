@@ -1,6 +1,7 @@
 // The shared Temporal dev server test/run.ts started, and names that keep test files apart.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 
 let runtimeInstalled = false;
@@ -10,6 +11,27 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/**
+ * quietRuntime, and also drops the records `drop` picks: failures a test provokes on purpose (an activity
+ * retried for a whole simulated day logs a warning per attempt). Must come before anything else installs the runtime.
+ */
+export function quietRuntimeDropping(drop: (level: LogLevel, message: string, meta?: LogMetadata) => boolean): void {
+  if (runtimeInstalled) throw new Error('the Temporal runtime is already installed: call quietRuntimeDropping first');
+  runtimeInstalled = true;
+  const base = new DefaultLogger('WARN');
+  const logger: Logger = {
+    log: (level, message, meta) => {
+      if (!drop(level, message, meta)) base.log(level, message, meta);
+    },
+    trace: (message, meta) => logger.log('TRACE', message, meta),
+    debug: (message, meta) => logger.log('DEBUG', message, meta),
+    info: (message, meta) => logger.log('INFO', message, meta),
+    warn: (message, meta) => logger.log('WARN', message, meta),
+    error: (message, meta) => logger.log('ERROR', message, meta),
+  };
+  Runtime.install({ logger });
 }
 
 export function devServerAddress(): string {

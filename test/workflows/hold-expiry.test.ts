@@ -8,19 +8,19 @@ import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.j
 import { workflowIdFor } from '../../mail/ids.js';
 import { putMessage } from '../../store/messages.js';
 import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
-import { statusQuery, type InboundMail } from '../../workflows/messages.js';
+import { approveSignal, statusQuery, type InboundMail } from '../../workflows/messages.js';
 import type { postWorkflow } from '../../workflows/post.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { addresses, inState, watchPost } from '../helpers/post-status.js';
 import { mailFor } from '../helpers/read-mail.js';
 import { startSmtpRecorder, type SmtpRecorder } from '../helpers/smtp-recorder.js';
 import { createList, subscribe } from '../helpers/stack.js';
-import { uniqueName } from '../helpers/temporal.js';
+import { quietRuntimeDropping, uniqueName } from '../helpers/temporal.js';
 import { startTimeSkipping } from '../helpers/time-skipping.js';
 
 const DAY_MS = 86_400_000;
 
-describe('a held post nobody acts on', () => {
+describe('a held post over days, on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let database: TestDatabase;
   let recorder: SmtpRecorder;
@@ -31,6 +31,8 @@ describe('a held post nobody acts on', () => {
   const deliveryTaskQueue = uniqueName('delivery');
 
   before(async () => {
+    // The unreachable poster's notice is retried for a simulated day: one expected warning per attempt.
+    quietRuntimeDropping((_level, message, meta) => message === 'Activity failed' && /notice deferred for outsider-unreachable-/.test(String(meta?.error)));
     env = await startTimeSkipping();
     database = await createTestDatabase();
     recorder = await startSmtpRecorder();
@@ -50,17 +52,13 @@ describe('a held post nobody acts on', () => {
     await env.teardown();
   });
 
-  it('is still held after 6 days, expires after max_hold_days=7, and the poster gets an expiry notice', async () => {
-    const tag = uniqueName('expiry');
-    const list = await createList(database.db, ['max_hold_days=7']);
-    const members = addresses(2, tag);
-    await subscribe(database.db, list, members);
-    const outsider = `outsider-${tag}@elsewhere.example`;
+  /** Stores a nonmember's post and starts its workflow directly, as ingress would. */
+  async function startHeldPost(list: string, outsider: string, subject: string) {
     const raw = Buffer.from(
       [
         `From: ${outsider}`,
         `To: ${list}`,
-        'Subject: anyone there?',
+        `Subject: ${subject}`,
         `Message-ID: <${randomBytes(8).toString('hex')}@elsewhere.example>`,
         `Date: ${new Date().toUTCString()}`,
         '',
@@ -76,6 +74,16 @@ describe('a held post nobody acts on', () => {
       taskQueue,
       args: [mail, { deliveryTaskQueue, parallelBatches: 2 }],
     });
+    return { workflowId, handle };
+  }
+
+  it('is still held after 6 days, expires after max_hold_days=7, and the poster gets an expiry notice', async () => {
+    const tag = uniqueName('expiry');
+    const list = await createList(database.db, ['max_hold_days=7']);
+    const members = addresses(2, tag);
+    await subscribe(database.db, list, members);
+    const outsider = `outsider-${tag}@elsewhere.example`;
+    const { workflowId, handle } = await startHeldPost(list, outsider, 'anyone there?');
 
     const { status: held } = await watchPost(env.client, workflowId, inState('held'), 'held');
     assert.ok(held.heldUntil, 'a held post says until when');
@@ -105,5 +113,37 @@ describe('a held post nobody acts on', () => {
     assert.match(expiry?.text ?? '', /waited 7 day\(s\) for a moderator/);
     assert.match(expiry?.text ?? '', /discarded/);
     for (const m of members) assert.deepEqual(mailFor(recorder.received, m), [], `${m} received nothing`);
+  });
+
+  it("still waits for a moderator when the poster's server refuses the held notice for days, and is delivered once approved", async () => {
+    const tag = uniqueName('unreachable');
+    const list = await createList(database.db, ['max_hold_days=7']);
+    const members = addresses(2, tag);
+    await subscribe(database.db, list, members);
+    const outsider = `outsider-${tag}@elsewhere.example`;
+    recorder.faults = { rcpt: { [outsider]: 450 } };
+    try {
+      const { workflowId, handle } = await startHeldPost(list, outsider, 'can you hear me?');
+      await watchPost(env.client, workflowId, inState('held'), 'held');
+
+      // Past the notice's one-day limit: the notice is given up, the post is not.
+      await env.sleep('2 days');
+      const description = await handle.describe();
+      assert.equal(description.status.name, 'RUNNING', 'the post outlives its undeliverable notice');
+      assert.equal((await handle.query(statusQuery)).state, 'held');
+
+      await handle.signal(approveSignal, { by: 'moderator@owners.example' });
+      const final = await handle.result();
+      assert.equal(final.state, 'delivered');
+      assert.deepEqual(final.delivery, { total: 2, sent: 2, failed: 0, pending: 0 });
+      for (const m of members) assert.equal(mailFor(recorder.received, m).length, 1, `${m} received the post`);
+      assert.deepEqual(mailFor(recorder.received, outsider), [], 'the poster was never reached');
+      assert.ok(
+        final.notices.some((n) => /^poster \(held\): not sent .*mailbox busy/.test(n)),
+        `the status says the held notice was not sent: ${JSON.stringify(final.notices)}`,
+      );
+    } finally {
+      recorder.faults = {};
+    }
   });
 });
