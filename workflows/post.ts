@@ -10,7 +10,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
-import type { Classification } from '../activities/posts.js';
+import type { Accepted, Classification } from '../activities/posts.js';
 import {
   approveSignal,
   discardSignal,
@@ -208,7 +208,18 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
 
   setState('accepted');
-  const accepted = await core.acceptPost({ workflowId, mail });
+  let accepted: Accepted;
+  try {
+    accepted = await core.acceptPost({ workflowId, mail });
+  } catch (err) {
+    // The list was deleted while the post was held: nobody is left to deliver to.
+    if (isListGone(err)) {
+      status.decision.summary = `the list ${mail.list} no longer exists`;
+      setState('discarded');
+      return finish();
+    }
+    throw err;
+  }
   status.seq = accepted.seq;
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { getList } from '../../store/lists.js';
+import { deleteList, getList } from '../../store/lists.js';
 import { setModeration } from '../../store/members.js';
 import { approveSignal, discardSignal, moderateUpdate, rejectSignal, type ModerationDecision, type PostStatus } from '../../workflows/messages.js';
 import { addresses, inState, waitUntilListed, watchPost } from '../helpers/post-status.js';
@@ -223,5 +223,20 @@ describe('moderation of held posts', () => {
     assert.equal(answer.decision.moderation?.action, 'approve');
     const { status: done } = await watchPost(stack.client, id, inState('delivered'), 'delivered');
     assert.deepEqual(done.delivery, { total: 3, sent: 3, failed: 0, pending: 0 });
+  });
+
+  it('discards a held post whose list was deleted before the moderator approved it', async () => {
+    const s = await newList();
+    const { response } = await post(stack.smtpPort, { from: s.outsider, to: s.list, subject: 'too late' });
+    const id = queuedId(response);
+    await watchPost(stack.client, id, inState('held'), 'held');
+    assert.equal(await deleteList(stack.db, s.list), true);
+
+    await stack.client.workflow.getHandle(id).signal(approveSignal, { by: s.owner });
+    const result = await stack.client.workflow.getHandle(id).result();
+    assert.equal(result.state, 'discarded');
+    assert.match(result.decision.summary, /no longer exists/);
+    assert.equal(result.decision.moderation?.action, 'approve');
+    assert.deepEqual(copies(s.members), [0, 0, 0]);
   });
 });
