@@ -112,8 +112,8 @@ describe('moderation of held posts', () => {
         assert.match(String((err.cause as Error | undefined)?.message), /not held any more \(it is delivering\)/);
         return true;
       });
-      const after = await watchPost(stack.client, id, () => true, 'any answer');
-      assert.equal(after.status.state, 'delivering', 'the refused decision changed nothing');
+      const later = await watchPost(stack.client, id, () => true, 'any answer');
+      assert.equal(later.status.state, 'delivering', 'the refused decision changed nothing');
       await stack.client.workflow.getHandle(id).terminate('test over: the deferred member would be retried for days');
     } finally {
       recorder.faults = {};
