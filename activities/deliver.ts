@@ -1,11 +1,12 @@
 // Delivery activities: one batch of a post's recipients over SMTP, recorded in the ledger as it goes.
 import { Context } from '@temporalio/activity';
 import { listSubAddress } from '../mail/address.js';
-import { countDeliveries, markRecipients, pendingInBatch, recordBounceEvent, type DeliveryCounts } from '../store/deliveries.js';
+import { countDeliveries, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
-import { sendTransaction, type Outcome, type SmtpTransport } from './smtp.js';
+import { createLedgerWriter } from './ledger.js';
+import { sendTransaction, type SmtpTransport } from './smtp.js';
 
 export interface BatchInput {
   workflowId: string;
@@ -17,7 +18,8 @@ export interface BatchInput {
 /** Heartbeats while `fn` runs so a dead worker is noticed within the heartbeat timeout, not the batch's length. */
 async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
+  // No heartbeat at the start: the server times the heartbeat timeout from the activity's start until the
+  // first one, and the SDK sends a first heartbeat at once, so one here would cost every short batch an RPC.
   const timer = setInterval(() => ctx.heartbeat(), 2000);
   try {
     return await fn();
@@ -40,6 +42,7 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
 
 export function createDeliveryActivities(deps: ActivityDeps, options: { connections: number }) {
   const cache = new Map<string, Buffer>();
+  const ledger = createLedgerWriter(deps.db);
 
   async function decorated(workflowId: string): Promise<Buffer> {
     const { rows } = await deps.db.query<{ decorated_sha256: string }>('SELECT decorated_sha256 FROM posts WHERE workflow_id = $1', [
@@ -56,29 +59,6 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
     return raw;
   }
 
-  async function record(workflowId: string, listId: number | null, outcome: Outcome): Promise<void> {
-    await markRecipients(deps.db, workflowId, outcome.sent, 'sent', 250, null);
-    for (const f of outcome.failed) {
-      await markRecipients(deps.db, workflowId, [f.recipient], 'failed', f.code, f.response);
-      await recordBounceEvent(deps.db, { listId, recipient: f.recipient, source: 'delivery', workflowId, code: f.code, reason: f.response });
-    }
-    // Deferred recipients stay pending; the attempt and the server's answer are noted.
-    const byResponse = new Map<string, { code: number | null; recipients: string[] }>();
-    for (const d of outcome.deferred) {
-      const key = `${d.code}|${d.response}`;
-      const group = byResponse.get(key) ?? { code: d.code, recipients: [] };
-      group.recipients.push(d.recipient);
-      byResponse.set(key, group);
-    }
-    for (const [key, group] of byResponse) {
-      await deps.db.query(
-        `UPDATE deliveries SET attempts = attempts + 1, last_code = $3, last_response = $4, updated_at = now()
-         WHERE workflow_id = $1 AND recipient = ANY($2::text[]) AND status = 'pending'`,
-        [workflowId, group.recipients, group.code, key.slice(key.indexOf('|') + 1).slice(0, 500)],
-      );
-    }
-  }
-
   return {
     /**
      * Delivers the recipients of one batch that are still pending. Each accepted SMTP transaction is
@@ -87,19 +67,21 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
     async deliverBatch(input: BatchInput): Promise<DeliveryCounts> {
       const transport: SmtpTransport = requireTransport(deps);
       return withHeartbeat(async () => {
-        const list = await getList(deps.db, input.list);
-        const raw = await decorated(input.workflowId);
-        const pending = await pendingInBatch(deps.db, input.workflowId, input.batch);
-        const listId = list?.id ?? null;
+        const [list, raw, pending] = await Promise.all([
+          getList(deps.db, input.list),
+          decorated(input.workflowId),
+          pendingInBatch(deps.db, input.workflowId, input.batch),
+        ]);
+        const ref = { workflowId: input.workflowId, batch: input.batch, listId: list?.id ?? null };
         if (input.mode === 'bulk') {
           const from = listSubAddress(input.list, 'bounces');
           const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), raw);
-          await record(input.workflowId, listId, outcome);
+          await ledger.record(ref, outcome);
         } else {
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
             const outcome = await sendTransaction(transport, from, [p.recipient], raw);
-            await record(input.workflowId, listId, outcome);
+            await ledger.record(ref, outcome);
           });
         }
         return countDeliveries(deps.db, input.workflowId, input.batch);

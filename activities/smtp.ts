@@ -1,5 +1,9 @@
 // The pooled SMTP transport to the smarthost, and how one SMTP transaction's outcome is read.
+import { Readable } from 'node:stream';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type MailMessage from 'nodemailer/lib/mailer/mail-message';
+import MimeNode from 'nodemailer/lib/mime-node';
+import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { addressKey } from '../mail/address.js';
 
 export type SmtpTransport = Transporter;
@@ -47,6 +51,52 @@ function addr(a: string | { address: string }): string {
 }
 
 /**
+ * Addresses nodemailer's envelope parsing leaves exactly as they are: an ASCII dot-atom local part and a
+ * lower-case ASCII domain whose last label starts with a letter (so it cannot be read as an IPv4 number).
+ */
+const PLAIN_ADDRESS = /^[A-Za-z0-9_+=-]+(?:\.[A-Za-z0-9_+=-]+)*@(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*$/;
+
+/** The envelope sendMail would build for `{ envelope: { from, to } }`. */
+function envelopeOf(from: string, to: string[]): { from: string | false; to: string[] } {
+  // The common case skips address parsing; the result is the same (duplicates dropped, order kept).
+  if (PLAIN_ADDRESS.test(from) && to.every((r) => PLAIN_ADDRESS.test(r))) return { from, to: [...new Set(to)] };
+  // Anything else gets nodemailer's own normalisation: IDN domains, quoting, case of domains.
+  const { from: f, to: t } = new MimeNode('message/rfc822').setEnvelope({ from, to }).getEnvelope();
+  return { from: f, to: t };
+}
+
+/** The bytes sendMail would stream for a raw message: as given, ending in a line break. */
+function withFinalNewline(raw: Buffer): Buffer {
+  const last = raw[raw.length - 1];
+  if (last === 0x0a) return raw;
+  return Buffer.concat([raw, Buffer.from(last === 0x0d ? '\n' : '\r\n')]);
+}
+
+/**
+ * Hands one raw message to the transport's connection pool directly. sendMail builds a MailMessage and a
+ * MIME tree for every call — about 0.2 ms of CPU for a raw message, several times what the SMTP exchange
+ * costs — and per-recipient delivery sends the same bytes thousands of times. The pool (its connections,
+ * reconnects, requeues and errors) is the same one sendMail uses, and it gets the same envelope and bytes;
+ * only the per-call object building is skipped. The pool reads no more of `mail` than this.
+ */
+function sendPrepared(pool: SMTPPool, from: string, recipients: string[], raw: Buffer): Promise<SendInfo> {
+  const envelope = envelopeOf(from, recipients);
+  const body = withFinalNewline(raw);
+  const mail = {
+    data: {},
+    message: {
+      getEnvelope: () => envelope,
+      messageId: () => '',
+      getHeader: () => '',
+      createReadStream: () => Readable.from([body], { objectMode: false }),
+    },
+  };
+  return new Promise((resolve, reject) => {
+    pool.send(mail as unknown as MailMessage<SMTPPool.SentMessageInfo>, (err, info) => (err ? reject(err) : resolve(info as SendInfo)));
+  });
+}
+
+/**
  * Sends one SMTP transaction and sorts every recipient into sent, failed or deferred.
  * Never throws for SMTP-level trouble: a whole-transaction error applies to every recipient.
  */
@@ -56,7 +106,8 @@ export async function sendTransaction(transport: SmtpTransport, from: string, re
   const original = (r: string) => byKey.get(addressKey(r)) ?? r;
   let info: SendInfo;
   try {
-    info = (await transport.sendMail({ envelope: { from, to: recipients }, raw })) as SendInfo;
+    const pool = transport.transporter;
+    info = pool instanceof SMTPPool ? await sendPrepared(pool, from, recipients, raw) : ((await transport.sendMail({ envelope: { from, to: recipients }, raw })) as SendInfo);
   } catch (e) {
     const err = e as SmtpError;
     if (err.rejectedErrors && err.rejectedErrors.length > 0) {

@@ -23,6 +23,14 @@ async function main(): Promise<void> {
   // The parent went away without stopping us: do not linger as an orphan.
   process.on('disconnect', stop);
   process.send?.({ ready: true, smtp: running.smtp });
+  // BENCH_MEMLOG=1 prints where the host's memory is every 5 s (V8 heap, buffers, the rest).
+  if (process.env.BENCH_MEMLOG) {
+    const mb = (n: number) => `${Math.round(n / 2 ** 20)}`;
+    setInterval(() => {
+      const m = process.memoryUsage();
+      console.error(`bench host memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+    }, 5000).unref();
+  }
   running.done.catch((err: Error) => {
     console.error(`bench host: a worker failed: ${err.message}`);
     stop();

@@ -53,15 +53,16 @@ export async function startSink(binary: string): Promise<Sink> {
   // Run as root, smtp-sink insists on -u to drop privileges after it binds.
   const user = os.userInfo().uid === 0 ? ['-u', 'root'] : [];
   const child = spawn(binary, ['-c', ...user, '-m', '512', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let count = 0;
+  // -c rewrites a counter line after every message; only the latest one matters, read when asked for.
   let tail = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
-    tail = (tail + chunk).slice(-200);
-    const all = [...tail.matchAll(/mesg=(\d+)/g)];
-    const last = all[all.length - 1];
-    if (last?.[1]) count = Number(last[1]);
+    tail = chunk.length >= 200 ? chunk.slice(-200) : (tail + chunk).slice(-200);
   });
+  const count = (): number => {
+    const all = [...tail.matchAll(/mesg=(\d+)/g)];
+    return Number(all[all.length - 1]?.[1] ?? 0);
+  };
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -75,7 +76,7 @@ export async function startSink(binary: string): Promise<Sink> {
     await stop();
     throw err;
   }
-  return { url: `smtp://127.0.0.1:${port}`, messages: () => count, stop };
+  return { url: `smtp://127.0.0.1:${port}`, messages: count, stop };
 }
 
 export interface SourceRun {

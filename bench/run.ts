@@ -1,6 +1,7 @@
 // `npm run bench [-- fan-out|ingest|latency …]`: starts PostgreSQL database and Temporal, runs the scenarios, prints figures.
 import os from 'node:os';
 import type { BenchContext } from './context.js';
+import { loadNote } from './cpu.js';
 import { fanOut } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
   const log = (line: string) => console.error(`# ${line}`);
   console.log(`listflow benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log(`PostgreSQL ${redact(ADMIN_URL)} (BENCH_DATABASE_URL); scenarios: ${chosen.join(', ')}`);
+  console.log(`at start: ${loadNote()}`);
   const started = performance.now();
   const temporal = await startTemporal(log);
   let database;
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
     await database?.drop().catch((err: Error) => log(`could not drop the bench database: ${err.message}`));
     await temporal.stop();
   }
+  console.log(`\nat end: ${loadNote()}`);
   console.log(`\nReproduce: npm run build && npm run bench${names.length ? ` -- ${names.join(' ')}` : ''}   (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   return 0;
 }

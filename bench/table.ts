@@ -8,7 +8,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
 export function printTable(title: string, headers: string[], rows: string[][], notes: string[] = []): void {
   console.log(`\n### ${title}\n`);
   console.log(formatTable(headers, rows));
-  for (const n of notes) console.log(`\n${n}`);
+  if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
 }
 
 /** A number with thousands separators and `digits` decimals. */

@@ -72,6 +72,37 @@ export async function markRecipients(
   );
 }
 
+/**
+ * Like markRecipients, for recipients of one batch: the batch bounds the rows the statement may visit
+ * whatever plan the planner picks (with only the post to go on, it may scan every row of the post).
+ */
+export async function markInBatch(
+  db: Queryable,
+  workflowId: string,
+  batch: number,
+  recipients: string[],
+  status: 'sent' | 'failed' | 'pending',
+  code: number | null,
+  response: string | null,
+): Promise<void> {
+  if (recipients.length === 0) return;
+  await db.query(
+    `UPDATE deliveries SET status = $4, attempts = attempts + 1, last_code = $5, last_response = $6, updated_at = now()
+     WHERE workflow_id = $1 AND batch = $2 AND recipient = ANY($3::text[]) AND status = 'pending'`,
+    [workflowId, batch, recipients, status, code, response === null ? null : response.slice(0, 500)],
+  );
+}
+
+/** Notes a temporary failure: the recipients stay pending, with the attempt and the server's answer. */
+export async function noteDeferred(db: Queryable, workflowId: string, batch: number, recipients: string[], code: number | null, response: string): Promise<void> {
+  if (recipients.length === 0) return;
+  await db.query(
+    `UPDATE deliveries SET attempts = attempts + 1, last_code = $4, last_response = $5, updated_at = now()
+     WHERE workflow_id = $1 AND batch = $2 AND recipient = ANY($3::text[]) AND status = 'pending'`,
+    [workflowId, batch, recipients, code, response.slice(0, 500)],
+  );
+}
+
 /** Gives up on every recipient still pending (retry period over). Returns how many. */
 export async function expirePending(db: Queryable, workflowId: string): Promise<string[]> {
   const { rows } = await db.query<{ recipient: string }>(
@@ -84,10 +115,18 @@ export async function expirePending(db: Queryable, workflowId: string): Promise<
 }
 
 export async function countDeliveries(db: Queryable, workflowId: string, batch?: number): Promise<DeliveryCounts> {
-  const { rows } = await db.query<{ status: string; n: string }>(
-    `SELECT status, count(*) AS n FROM deliveries WHERE workflow_id = $1 AND ($2::int IS NULL OR batch = $2) GROUP BY status`,
-    [workflowId, batch ?? null],
-  );
+  // Two statements rather than `($2 IS NULL OR batch = $2)`, which cannot use the batch index and
+  // would count the whole post for every batch.
+  const { rows } =
+    batch === undefined
+      ? await db.query<{ status: string; n: string }>(
+          'SELECT status, count(*) AS n FROM deliveries WHERE workflow_id = $1 GROUP BY status',
+          [workflowId],
+        )
+      : await db.query<{ status: string; n: string }>(
+          'SELECT status, count(*) AS n FROM deliveries WHERE workflow_id = $1 AND batch = $2 GROUP BY status',
+          [workflowId, batch],
+        );
   const counts: DeliveryCounts = { total: 0, sent: 0, failed: 0, pending: 0 };
   for (const r of rows) {
     const n = Number(r.n);
