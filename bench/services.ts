@@ -114,6 +114,8 @@ export interface HostOptions {
   databaseUrl: string;
   temporalAddress: string;
   smarthost: string;
+  /** LISTFLOW_ROLES for the host; ingress, core and delivery by default. */
+  roles?: string;
   /** Further LISTFLOW_* settings, e.g. LISTFLOW_SMTP_CONNECTIONS. */
   env?: Record<string, string>;
 }
@@ -136,7 +138,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
       TEMPORAL_ADDRESS: o.temporalAddress,
       LISTFLOW_SMARTHOST: o.smarthost,
       LISTFLOW_SMTP_LISTEN: '127.0.0.1:0',
-      LISTFLOW_ROLES: 'ingress,core,delivery',
+      LISTFLOW_ROLES: o.roles ?? 'ingress,core,delivery',
       LISTFLOW_TASK_QUEUE: `bench-core-${suffix}`,
       LISTFLOW_DELIVERY_TASK_QUEUE: `bench-delivery-${suffix}`,
       LISTFLOW_HOSTNAME: 'listflow.bench',
