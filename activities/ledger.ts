@@ -89,7 +89,12 @@ export function createLedgerWriter(db: Db): LedgerWriter {
     void write(db, items)
       .then(
         () => items.forEach((i) => i.resolve()),
-        (err: Error) => items.forEach((i) => i.reject(err)),
+        // One outcome the database refuses (say, a bounce event for a list deleted meanwhile) must not fail
+        // the others that shared its transaction: each is written again on its own.
+        async (err: Error) => {
+          if (items.length === 1) return items[0]?.reject(err);
+          for (const item of items) await write(db, [item]).then(item.resolve, item.reject);
+        },
       )
       .finally(() => {
         writing = false;
