@@ -122,7 +122,11 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         client,
         taskQueue: config.taskQueue,
         deliveryTaskQueue: config.deliveryTaskQueue,
-        parallelBatches: 8,
+        // Twice the default pool of SMTP connections, so that while a batch's result travels through Temporal
+        // (activity done → workflow task → next batch scheduled, tens of milliseconds) another batch is already
+        // waiting for the connection it frees. Bulk to 100,000 members, four interleaved runs each:
+        // 8 → 19,900–24,600 recipients/s, 16 → 26,500–31,200 (npm run bench).
+        parallelBatches: 16,
         maxMessageBytes: config.maxMessageBytes,
         lmtp: config.lmtp,
         hostname: config.hostname,
