@@ -7,7 +7,7 @@ import { benchMessage, createBenchList, memberAddresses, queuedId, sendRaw } fro
 import { INSTALL_HINT, startSink } from './postfix.js';
 import { formatBreakdown, startCpuWindow, type CpuBreakdown } from './cpu.js';
 import { timelineOf, type Timeline } from './history.js';
-import { startHost } from './services.js';
+import { startHost, type Host } from './services.js';
 import { num, printTable, verdict } from './table.js';
 
 interface Run {
@@ -36,9 +36,11 @@ function median(values: number[]): number {
 async function runOne(ctx: BenchContext, sinkBinary: string, list: string, members: number, mode: DeliveryMode, poster: string): Promise<Run> {
   await updateSettings(ctx.db, list, { delivery_mode: mode });
   const sink = await startSink(sinkBinary);
-  const host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: sink.url });
   const timeoutMs = envInt('BENCH_FANOUT_TIMEOUT_S', 600) * 1000;
+  // Started inside try, so a host that fails to start does not leave the SMTP server behind.
+  let host: Host | undefined;
   try {
+    host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: sink.url });
     const { raw } = benchMessage(poster, list, `fan-out ${mode} to ${members}`);
     const cpu = startCpuWindow(host.pid);
     const { response, at: t0 } = await sendRaw(host.smtpPort, poster, list, raw);
@@ -82,7 +84,7 @@ async function runOne(ctx: BenchContext, sinkBinary: string, list: string, membe
       finished: !!done && status?.state === 'delivered',
     };
   } finally {
-    await host.stop();
+    await host?.stop();
     await sink.stop();
   }
 }

@@ -6,7 +6,7 @@ import { envInt, type BenchContext } from './context.js';
 import { formatBreakdown, startCpuWindow, type CpuBreakdown } from './cpu.js';
 import { createBenchList } from './mail.js';
 import { INSTALL_HINT, runSource, startSink } from './postfix.js';
-import { startHost } from './services.js';
+import { startHost, type Host } from './services.js';
 import { num, printTable, verdict } from './table.js';
 
 const TARGET = 100;
@@ -35,8 +35,10 @@ async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string
   // The poster is the list's one member, so every post is accepted and delivered (one copy into smtp-sink).
   await createBenchList(ctx.db, list, [poster]);
   const sink = await startSink(smtpSink);
-  const host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: sink.url, roles });
+  // Started inside try, so a host that fails to start does not leave the SMTP server behind.
+  let host: Host | undefined;
   try {
+    host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: sink.url, roles });
     // smtp-source numbers each message in its Message-Id (<pid.fd.count@host>), so every post's bytes differ.
     const args = ['-s', String(sessions), '-d', '-m', String(posts), '-l', '2048', '-f', poster, '-t', list, '-M', 'bench.example', `127.0.0.1:${host.smtpPort}`];
     ctx.log(`ingest (${roles}): smtp-source ${args.join(' ')}`);
@@ -65,7 +67,7 @@ async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string
     }
     return { label: roles, posts, sessions, started, seconds: run.seconds, rssMb: host.peakRssMb(), cpu: used, drained };
   } finally {
-    await host.stop();
+    await host?.stop();
     await sink.stop();
   }
 }

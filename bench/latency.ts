@@ -2,7 +2,7 @@
 import { envInt, type BenchContext } from './context.js';
 import { benchMessage, createBenchList, memberAddresses, sendRaw } from './mail.js';
 import { startRecorder } from './recorder.js';
-import { startHost } from './services.js';
+import { startHost, type Host } from './services.js';
 import { num, printTable, verdict } from './table.js';
 
 const TARGET_P50_MS = 300;
@@ -21,10 +21,12 @@ export async function latency(ctx: BenchContext): Promise<void> {
   const list = 'latency@bench.example';
   await createBenchList(ctx.db, list, members);
   const recorder = await startRecorder();
-  const host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: recorder.url });
   const samples: number[] = [];
   const accepts: number[] = [];
+  // Started inside try, so a host that fails to start does not leave the SMTP server behind.
+  let host: Host | undefined;
   try {
+    host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: recorder.url });
     for (let i = 0; i < warmup + posts; i++) {
       const { raw, messageId } = benchMessage(poster, list, `latency ${i}`);
       const sentAt = performance.now();
@@ -59,7 +61,7 @@ export async function latency(ctx: BenchContext): Promise<void> {
       ],
     );
   } finally {
-    await host.stop();
+    await host?.stop();
     await recorder.close();
   }
 }

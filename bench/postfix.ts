@@ -4,6 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { track } from './children.js';
 import { freePort } from './services.js';
 
 export const INSTALL_HINT = 'install Postfix (apt-get install postfix) for smtp-sink and smtp-source';
@@ -52,7 +53,7 @@ export async function startSink(binary: string): Promise<Sink> {
   const port = await freePort();
   // Run as root, smtp-sink insists on -u to drop privileges after it binds.
   const user = os.userInfo().uid === 0 ? ['-u', 'root'] : [];
-  const child = spawn(binary, ['-c', ...user, '-m', '512', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = track(spawn(binary, ['-c', ...user, '-m', '512', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   // -c rewrites a counter line after every message; only the latest one matters, read when asked for.
   let tail = '';
   child.stdout.setEncoding('utf8');
@@ -88,7 +89,7 @@ export interface SourceRun {
 /** Runs smtp-source to completion (killed after timeoutMs) and reports its exit and wall time. */
 export async function runSource(binary: string, args: string[], timeoutMs: number): Promise<SourceRun> {
   const started = performance.now();
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));
   child.stderr.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-2000)));

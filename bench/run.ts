@@ -1,12 +1,13 @@
 // `npm run bench [-- fan-out|ingest|latency …]`: starts PostgreSQL database and Temporal, runs the scenarios, prints figures.
 import os from 'node:os';
 import type { BenchContext } from './context.js';
+import { stopAll } from './children.js';
 import { loadNote } from './cpu.js';
 import { fanOut } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
 import { findPostfixTool } from './postfix.js';
-import { ADMIN_URL, createBenchDatabase, startTemporal } from './services.js';
+import { ADMIN_URL, createBenchDatabase, startTemporal, type BenchDatabase } from './services.js';
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   'fan-out': fanOut,
@@ -35,7 +36,24 @@ async function main(): Promise<number> {
   console.log(`at start: ${loadNote()}`);
   const started = performance.now();
   const temporal = await startTemporal(log);
-  let database;
+  let database: BenchDatabase | undefined;
+  // Interrupted: stop every process the bench started, by PID, drop the database, and leave.
+  let interrupted = false;
+  const interrupt = (signal: string) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping what the bench started…`);
+    // The scenario still running loses its connections under it; its errors no longer matter.
+    process.on('uncaughtException', (err) => log(`while stopping: ${err.message}`));
+    process.on('unhandledRejection', (err) => log(`while stopping: ${(err as Error).message}`));
+    void stopAll(15_000)
+      .then(() => database?.drop())
+      .then(() => temporal.stop())
+      .catch((err: Error) => log(`while stopping: ${err.message}`))
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => interrupt('SIGINT'));
+  process.on('SIGTERM', () => interrupt('SIGTERM'));
   try {
     database = await createBenchDatabase();
     log(`Temporal dev server on ${temporal.address}; database ${new URL(database.url).pathname.slice(1)}`);
@@ -53,7 +71,7 @@ async function main(): Promise<number> {
     await temporal.stop();
   }
   console.log(`\nat end: ${loadNote()}`);
-  console.log(`\nReproduce: npm run build && npm run bench${names.length ? ` -- ${names.join(' ')}` : ''}   (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`\nReproduce: npm run bench${names.length ? ` -- ${names.join(' ')}` : ''}   (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   return 0;
 }
 

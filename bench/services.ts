@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { prepareNamespace, startDevServer } from '../runtime/temporal.js';
 import { createPool, migrate, type Db } from '../store/db.js';
+import { track } from './children.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -128,7 +129,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
   const suffix = randomBytes(4).toString('hex');
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the host there when it stops (open it in Chrome DevTools).
   const profileDir = process.env.BENCH_CPU_PROF;
-  const child = fork(HOST_JS, [], {
+  const child = track(fork(HOST_JS, [], {
     execArgv: profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
@@ -144,7 +145,7 @@ export async function startHost(o: HostOptions): Promise<Host> {
       LISTFLOW_HOSTNAME: 'listflow.bench',
       ...o.env,
     },
-  });
+  }));
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the benchmark host process');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
