@@ -1,4 +1,4 @@
-// `npm run bench [-- fan-out|ingest|latency …]`: starts PostgreSQL database and Temporal, runs the scenarios, prints figures.
+// `npm run bench [-- fan-out|ingest|latency …]`: a fresh database and Temporal dev server, the scenarios, their figures.
 import os from 'node:os';
 import type { BenchContext } from './context.js';
 import { stopAll } from './children.js';
