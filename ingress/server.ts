@@ -34,6 +34,9 @@ const WORKFLOW_TYPES: Record<MailKind, string> = {
   bounce: 'bounceWorkflow',
 };
 
+/** How long one workflow start may take before the sender is told to retry. */
+const START_DEADLINE_MS = 30_000;
+
 function kindOf(r: ListRecipient): MailKind {
   switch (r.kind) {
     case 'post':
@@ -107,13 +110,17 @@ export function createIngress(options: IngressOptions): SMTPServer {
         const t = byId.get(id) as Target;
         const mail: InboundMail = { list: t.recipient.list, sha256, envelopeFrom, rcptTo: t.rcpt, receivedAt, ...(t.recipient.detail ? { detail: t.recipient.detail } : {}) };
         try {
-          await options.client.workflow.start(WORKFLOW_TYPES[t.kind], {
-            workflowId: id,
-            taskQueue: options.taskQueue,
-            args: [mail, { deliveryTaskQueue: options.deliveryTaskQueue, parallelBatches: options.parallelBatches }],
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: initialAttributes(t.recipient.list, t.kind, envelopeFrom),
-          });
+          // A Temporal that hangs must not hold the sender: past the deadline it gets 451 and retries, and the
+          // retry finds the workflow if the start did land after all (REJECT_DUPLICATE).
+          await options.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+            options.client.workflow.start(WORKFLOW_TYPES[t.kind], {
+              workflowId: id,
+              taskQueue: options.taskQueue,
+              args: [mail, { deliveryTaskQueue: options.deliveryTaskQueue, parallelBatches: options.parallelBatches }],
+              workflowIdReusePolicy: 'REJECT_DUPLICATE',
+              typedSearchAttributes: initialAttributes(t.recipient.list, t.kind, envelopeFrom),
+            }),
+          );
           results.set(id, null);
         } catch (err) {
           // The same bytes again: the first copy's workflow exists, so this one is already durable.
