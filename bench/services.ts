@@ -2,63 +2,24 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { prepareNamespace, startDevServer } from '../runtime/temporal.js';
-import { createPool, migrate, type Db } from '../store/db.js';
+import { freePort } from '../runtime/ports.js';
+import { createScratchDatabase, type ScratchDatabase } from '../store/scratch.js';
 import { track } from './children.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-export interface BenchDatabase {
-  url: string;
-  db: Db;
-  drop(): Promise<void>;
-}
+export type BenchDatabase = ScratchDatabase;
 
 /** A fresh database listflow_bench_<random> on the server BENCH_DATABASE_URL names, migrated; drop() removes it. */
-export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `listflow_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = createPool(url.toString(), 4);
-  await migrate(db);
-  return {
-    url: url.toString(),
-    db,
-    async drop() {
-      await db.end();
-      const a = new pg.Client({ connectionString: ADMIN_URL });
-      await a.connect();
-      try {
-        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
-    },
-  };
+export function createBenchDatabase(): Promise<BenchDatabase> {
+  return createScratchDatabase(ADMIN_URL, 'listflow_bench', 4);
 }
 
 export interface BenchTemporal {

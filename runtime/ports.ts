@@ -30,3 +30,15 @@ export function describeListenError(err: NodeJS.ErrnoException, host: string, po
   }
   return err;
 }
+
+/** A loopback port free at this moment (for tests, benchmarks and embedded services on port 0's behalf). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -1,7 +1,6 @@
 // `npm test`: starts one Temporal dev server for every test file, then runs node's test runner over dist/test.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
@@ -9,6 +8,7 @@ import { prepareNamespace, startDevServer } from '../runtime/temporal.js';
 import { resolveBinary, TEMPORAL_TEST_SERVER } from '../runtime/temporal-binary.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { freePort } from '../runtime/ports.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,16 +22,6 @@ function testFiles(dir: string): string[] {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<number> {
   const log = (line: string) => console.log(`# ${line}`);

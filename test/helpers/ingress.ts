@@ -1,6 +1,6 @@
 // Helpers for ingress tests: a second ingress on a stack with chosen parts broken, sending as an MTA sees it, and the operator's view of the store.
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Client } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import { createIngress } from '../../ingress/server.js';
@@ -9,6 +9,9 @@ import type { Db } from '../../store/db.js';
 import { sha256Hex } from '../../store/messages.js';
 import { mailStatusQuery, type MailStatus } from '../../workflows/messages.js';
 import type { PostOptions, Stack } from './stack.js';
+import { freePort } from '../../runtime/ports.js';
+
+export { freePort };
 
 export interface IngressOverrides {
   /** A Temporal client to start workflows with instead of the stack's (e.g. one whose connection is closed). */
@@ -44,16 +47,6 @@ export async function startIngress(stack: Stack, o: IngressOverrides = {}): Prom
 }
 
 /** A loopback port nothing listens on (taken and released at once). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A message as a mail program would write it, with a unique Message-ID so its bytes (and key) are its own.

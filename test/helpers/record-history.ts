@@ -2,7 +2,6 @@
 // Run after a build: node dist/test/helpers/record-history.js — it starts its own dev server unless
 // LISTFLOW_TEST_TEMPORAL_ADDRESS names one, and needs PostgreSQL as the tests do.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -12,18 +11,9 @@ import { approveSignal } from '../../workflows/messages.js';
 import { HISTORY_FIXTURE } from './history-fixture.js';
 import { startSmtpRecorder } from './smtp-recorder.js';
 import { createList, post, queuedId, startStack, subscribe, waitForState } from './stack.js';
+import { freePort } from '../../runtime/ports.js';
 
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
