@@ -1,6 +1,7 @@
 // An in-process listflow for tests: ingress on a loopback port, core and delivery workers on their own task
 // queues, a fresh database, the shared dev server, and helpers that read like the domain.
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
@@ -14,6 +15,7 @@ import { addMembers, type Role } from '../../store/members.js';
 import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
 import { statusQuery, type PostState, type PostStatus } from '../../workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { startSmtpRecorder, type SmtpRecorder } from './smtp-recorder.js';
 import { connectDevServer, uniqueName } from './temporal.js';
 
 export interface StackOptions {
@@ -165,4 +167,31 @@ export function queuedId(response: string): string {
   const m = /queued as (\S+)/.exec(response);
   if (!m?.[1]) throw new Error(`no workflow ID in the reply: ${response}`);
   return m[1];
+}
+
+/**
+ * For a describe(): a recording smarthost and a stack delivering to it, started before its tests and
+ * stopped after them. Read `env.stack` and `env.recorder` inside the tests.
+ */
+export function useStack(options: Omit<StackOptions, 'smarthost'> = {}): { readonly stack: Stack; readonly recorder: SmtpRecorder } {
+  let stack: Stack | undefined;
+  let recorder: SmtpRecorder | undefined;
+  before(async () => {
+    recorder = await startSmtpRecorder();
+    stack = await startStack({ ...options, smarthost: recorder.url });
+  });
+  after(async () => {
+    await stack?.stop();
+    await recorder?.close();
+  });
+  return {
+    get stack() {
+      if (!stack) throw new Error('the stack is not started yet (use env.stack inside tests)');
+      return stack;
+    },
+    get recorder() {
+      if (!recorder) throw new Error('the recorder is not started yet (use env.recorder inside tests)');
+      return recorder;
+    },
+  };
 }

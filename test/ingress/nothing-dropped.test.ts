@@ -1,11 +1,10 @@
 // Nothing accepted is dropped silently: every message ingress answered 250 for has a started workflow whose status query answers.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { listSubAddress } from '../../mail/address.js';
 import type { IdKind } from '../../mail/ids.js';
 import { buildMessage, deliver, expectedWorkflowId } from '../helpers/ingress.js';
-import { startSmtpRecorder, type SmtpRecorder } from '../helpers/smtp-recorder.js';
-import { createList, startStack, subscribe, type Stack } from '../helpers/stack.js';
+import { createList, type Stack, subscribe, useStack } from '../helpers/stack.js';
 
 interface Sent {
   what: string;
@@ -27,27 +26,18 @@ async function statusOf(stack: Stack, workflowId: string, timeoutMs = 30_000): P
 }
 
 describe('ingress accounts for everything it accepts', () => {
-  let recorder: SmtpRecorder;
-  let stack: Stack;
-  before(async () => {
-    recorder = await startSmtpRecorder();
-    stack = await startStack({ smarthost: recorder.url });
-  });
-  after(async () => {
-    await stack.stop();
-    await recorder.close();
-  });
+  const env = useStack();
 
   it('has a started workflow that answers its status query for every message it answered 250', async () => {
-    const dev = await createList(stack.db, [], 'dev');
-    const ops = await createList(stack.db, [], 'ops');
-    await subscribe(stack.db, dev, ['alice@example.com', 'bob@example.com']);
-    await subscribe(stack.db, ops, ['alice@example.com']);
-    await subscribe(stack.db, dev, ['owner@example.org'], 'owner');
+    const dev = await createList(env.stack.db, [], 'dev');
+    const ops = await createList(env.stack.db, [], 'ops');
+    await subscribe(env.stack.db, dev, ['alice@example.com', 'bob@example.com']);
+    await subscribe(env.stack.db, ops, ['alice@example.com']);
+    await subscribe(env.stack.db, dev, ['owner@example.org'], 'owner');
     const sent: Sent[] = [];
     const send = async (what: string, from: string | false, to: string[], expect: [IdKind, string][], headers?: Record<string, string>) => {
       const raw = await buildMessage({ from: from || 'daemon@mx.example.net', to, subject: what, ...(headers ? { headers } : {}) });
-      const report = await deliver(stack.smtpPort, { from, to, raw });
+      const report = await deliver(env.stack.smtpPort, { from, to, raw });
       assert.match(report.response, /^250 /, what);
       assert.deepEqual(report.rejected, [], what);
       sent.push({ what, expect: expect.map(([kind, list]) => [kind, expectedWorkflowId(kind, list, raw)]) });
@@ -66,13 +56,13 @@ describe('ingress accounts for everything it accepts', () => {
     await send('a bounce', false, [listSubAddress(ops, 'bounces', 'ffff0000')], [['bounce', ops]]);
 
     const expected = sent.flatMap((s) => s.expect.map(([, id]) => id)).sort();
-    const { rows } = await stack.db.query<{ workflow_id: string; list_address: string; started: boolean }>(
+    const { rows } = await env.stack.db.query<{ workflow_id: string; list_address: string; started: boolean }>(
       'SELECT workflow_id, list_address, started_at IS NOT NULL AS started FROM inbound ORDER BY workflow_id',
     );
     assert.deepEqual(rows.map((r) => r.workflow_id), expected, 'one inbound record per accepted (kind, list)');
     for (const row of rows) {
       assert.ok(row.started, `${row.workflow_id} was recorded but never started`);
-      const status = await statusOf(stack, row.workflow_id);
+      const status = await statusOf(env.stack, row.workflow_id);
       assert.equal(status.list, row.list_address, row.workflow_id);
       assert.notEqual(status.state, '', row.workflow_id);
     }

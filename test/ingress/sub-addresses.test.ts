@@ -1,12 +1,11 @@
 // A list's other addresses: -owner mail reaches the owners unchanged, -request mail gets help (never automatic mail), -bounces mail is recorded.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { listSubAddress } from '../../mail/address.js';
 import { sha256Hex } from '../../store/messages.js';
 import { fixture } from '../helpers/fixtures.js';
 import { buildMessage, deliver, expectedWorkflowId, waitForMailState } from '../helpers/ingress.js';
-import { startSmtpRecorder, type SmtpRecorder } from '../helpers/smtp-recorder.js';
-import { createList, startStack, subscribe, type Stack } from '../helpers/stack.js';
+import { createList, subscribe, useStack } from '../helpers/stack.js';
 
 function header(raw: Buffer, name: string): string | undefined {
   const head = raw.toString('utf8').split('\r\n\r\n')[0] ?? '';
@@ -14,33 +13,24 @@ function header(raw: Buffer, name: string): string | undefined {
 }
 
 describe("ingress: a list's other addresses", () => {
-  let recorder: SmtpRecorder;
-  let stack: Stack;
-  before(async () => {
-    recorder = await startSmtpRecorder();
-    stack = await startStack({ smarthost: recorder.url });
-  });
-  after(async () => {
-    await stack.stop();
-    await recorder.close();
-  });
+  const env = useStack();
 
-  const sentTo = (address: string) => recorder.received.filter((r) => r.to.map((t) => t.toLowerCase()).includes(address));
+  const sentTo = (address: string) => env.recorder.received.filter((r) => r.to.map((t) => t.toLowerCase()).includes(address));
 
   it('forwards -owner mail unchanged to the owners only', async () => {
-    const list = await createList(stack.db);
+    const list = await createList(env.stack.db);
     const owners = ['owner1@example.org', 'owner2@example.org'];
-    await subscribe(stack.db, list, owners, 'owner');
-    await subscribe(stack.db, list, ['member@example.com']);
+    await subscribe(env.stack.db, list, owners, 'owner');
+    await subscribe(env.stack.db, list, ['member@example.com']);
     const raw = await buildMessage({ from: 'stranger@example.net', to: listSubAddress(list, 'owner'), subject: 'a question for the owners' });
-    const report = await deliver(stack.smtpPort, { from: 'stranger@example.net', to: [listSubAddress(list, 'owner')], raw });
+    const report = await deliver(env.stack.smtpPort, { from: 'stranger@example.net', to: [listSubAddress(list, 'owner')], raw });
     const id = expectedWorkflowId('owner', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
-    const status = await waitForMailState(stack.client, id, ['forwarded', 'kept']);
+    const status = await waitForMailState(env.stack.client, id, ['forwarded', 'kept']);
     assert.equal(status.state, 'forwarded', status.detail);
     assert.equal(status.detail, `forwarded to ${owners.join(', ')}`);
-    const copies = recorder.received.filter((r) => r.raw.includes('a question for the owners'));
+    const copies = env.recorder.received.filter((r) => r.raw.includes('a question for the owners'));
     assert.equal(copies.length, 1);
     assert.deepEqual([...(copies[0]?.to ?? [])].sort(), owners);
     assert.equal(copies[0]?.from, listSubAddress(list, 'bounces'));
@@ -49,25 +39,25 @@ describe("ingress: a list's other addresses", () => {
   });
 
   it('keeps -owner mail for a list without owners and says so', async () => {
-    const list = await createList(stack.db);
+    const list = await createList(env.stack.db);
     const raw = await buildMessage({ from: 'stranger@example.net', to: listSubAddress(list, 'owner'), subject: 'anyone there?' });
-    await deliver(stack.smtpPort, { from: 'stranger@example.net', to: [listSubAddress(list, 'owner')], raw });
-    const status = await waitForMailState(stack.client, expectedWorkflowId('owner', list, raw), ['forwarded', 'kept']);
+    await deliver(env.stack.smtpPort, { from: 'stranger@example.net', to: [listSubAddress(list, 'owner')], raw });
+    const status = await waitForMailState(env.stack.client, expectedWorkflowId('owner', list, raw), ['forwarded', 'kept']);
     assert.equal(status.state, 'kept');
     assert.match(status.detail, /no owners; the message is kept/);
-    const { rows } = await stack.db.query('SELECT 1 FROM messages WHERE sha256 = $1', [sha256Hex(raw)]);
+    const { rows } = await env.stack.db.query('SELECT 1 FROM messages WHERE sha256 = $1', [sha256Hex(raw)]);
     assert.equal(rows.length, 1);
   });
 
   it('answers -request mail with help addressed to the sender', async () => {
-    const list = await createList(stack.db);
+    const list = await createList(env.stack.db);
     const sender = 'newcomer@example.net';
     const raw = await buildMessage({ from: sender, to: listSubAddress(list, 'request'), subject: 'help' });
-    const report = await deliver(stack.smtpPort, { from: sender, to: [listSubAddress(list, 'request')], raw });
+    const report = await deliver(env.stack.smtpPort, { from: sender, to: [listSubAddress(list, 'request')], raw });
     const id = expectedWorkflowId('request', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
-    const status = await waitForMailState(stack.client, id, ['answered']);
+    const status = await waitForMailState(env.stack.client, id, ['answered']);
     assert.equal(status.detail, `help sent to ${sender}`);
     const replies = sentTo(sender);
     assert.equal(replies.length, 1);
@@ -82,34 +72,34 @@ describe("ingress: a list's other addresses", () => {
   });
 
   it('does not answer an automatic reply sent to -request, and says why', async () => {
-    const list = await createList(stack.db);
+    const list = await createList(env.stack.db);
     const raw = fixture('mail/auto-reply.eml');
     assert.equal(header(raw, 'Auto-Submitted'), 'auto-replied');
-    const report = await deliver(stack.smtpPort, { from: 'away@example.net', to: [listSubAddress(list, 'request')], raw });
+    const report = await deliver(env.stack.smtpPort, { from: 'away@example.net', to: [listSubAddress(list, 'request')], raw });
     const id = expectedWorkflowId('request', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
-    const status = await waitForMailState(stack.client, id, ['answered']);
+    const status = await waitForMailState(env.stack.client, id, ['answered']);
     assert.equal(status.detail, 'no reply: Auto-Submitted: auto-replied');
     assert.deepEqual(sentTo('away@example.net'), []);
     assert.deepEqual(sentTo('mailer-daemon@mx.example.net'), []);
   });
 
   it('does not answer -request mail with a null envelope sender, and says why', async () => {
-    const list = await createList(stack.db);
+    const list = await createList(env.stack.db);
     const raw = await buildMessage({ from: 'robot@example.net', to: listSubAddress(list, 'request'), subject: 'subscribe' });
-    const report = await deliver(stack.smtpPort, { from: false, to: [listSubAddress(list, 'request')], raw });
+    const report = await deliver(env.stack.smtpPort, { from: false, to: [listSubAddress(list, 'request')], raw });
     const id = expectedWorkflowId('request', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
-    const status = await waitForMailState(stack.client, id, ['answered']);
+    const status = await waitForMailState(env.stack.client, id, ['answered']);
     assert.equal(status.sender, null);
     assert.equal(status.detail, 'no reply: the envelope sender is null');
     assert.deepEqual(sentTo('robot@example.net'), []);
   });
 
   it("records a bounce to -bounces+<token> against the member the token names", async () => {
-    const list = await createList(stack.db);
-    await subscribe(stack.db, list, ['gone@example.com', 'stays@example.com']);
-    const { rows: members } = await stack.db.query<{ verp_token: string; list_id: string }>(
+    const list = await createList(env.stack.db);
+    await subscribe(env.stack.db, list, ['gone@example.com', 'stays@example.com']);
+    const { rows: members } = await env.stack.db.query<{ verp_token: string; list_id: string }>(
       `SELECT m.verp_token, m.list_id FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = $1 AND m.address = 'gone@example.com'`,
       [list],
     );
@@ -123,13 +113,13 @@ describe("ingress: a list's other addresses", () => {
         .replaceAll('{{list}}', list)
         .replaceAll('{{nonce}}', token),
     );
-    const report = await deliver(stack.smtpPort, { from: false, to: [bounces], raw });
+    const report = await deliver(env.stack.smtpPort, { from: false, to: [bounces], raw });
     const id = expectedWorkflowId('bounce', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
-    const status = await waitForMailState(stack.client, id, ['recorded']);
+    const status = await waitForMailState(env.stack.client, id, ['recorded']);
     assert.equal(status.detail, 'recorded a bounce for gone@example.com');
-    const { rows } = await stack.db.query<{ list_id: string; recipient: string | null; source: string; sha256: string }>(
+    const { rows } = await env.stack.db.query<{ list_id: string; recipient: string | null; source: string; sha256: string }>(
       'SELECT list_id, recipient, source, sha256 FROM bounce_events WHERE workflow_id = $1',
       [id],
     );
@@ -141,15 +131,15 @@ describe("ingress: a list's other addresses", () => {
     ['with a token no member has', 'feedfacefeedface0000'],
   ] as const) {
     it(`records mail to -bounces ${what} without naming a member`, async () => {
-      const list = await createList(stack.db);
-      await subscribe(stack.db, list, ['someone@example.com']);
+      const list = await createList(env.stack.db);
+      await subscribe(env.stack.db, list, ['someone@example.com']);
       const to = listSubAddress(list, 'bounces', detail);
       const raw = await buildMessage({ from: 'postmaster@mx.example.net', to, subject: 'Undeliverable' });
-      await deliver(stack.smtpPort, { from: false, to: [to], raw });
+      await deliver(env.stack.smtpPort, { from: false, to: [to], raw });
       const id = expectedWorkflowId('bounce', list, raw);
-      const status = await waitForMailState(stack.client, id, ['recorded']);
+      const status = await waitForMailState(env.stack.client, id, ['recorded']);
       assert.equal(status.detail, 'recorded for bounce processing');
-      const { rows } = await stack.db.query<{ recipient: string | null; reason: string }>(
+      const { rows } = await env.stack.db.query<{ recipient: string | null; reason: string }>(
         'SELECT recipient, reason FROM bounce_events WHERE workflow_id = $1',
         [id],
       );
