@@ -55,26 +55,10 @@ export async function batchesWithPending(db: Queryable, workflowId: string): Pro
   return rows.map((r) => r.batch);
 }
 
-/** Records one SMTP outcome for some recipients; only rows still pending change. */
-export async function markRecipients(
-  db: Queryable,
-  workflowId: string,
-  recipients: string[],
-  status: 'sent' | 'failed' | 'pending',
-  code: number | null,
-  response: string | null,
-): Promise<void> {
-  if (recipients.length === 0) return;
-  await db.query(
-    `UPDATE deliveries SET status = $3, attempts = attempts + 1, last_code = $4, last_response = $5, updated_at = now()
-     WHERE workflow_id = $1 AND recipient = ANY($2::text[]) AND status = 'pending'`,
-    [workflowId, recipients, status, code, response === null ? null : response.slice(0, 500)],
-  );
-}
-
 /**
- * Like markRecipients, for recipients of one batch: the batch bounds the rows the statement may visit
- * whatever plan the planner picks (with only the post to go on, it may scan every row of the post).
+ * Records one SMTP outcome for recipients of one batch; only rows still pending change. The batch bounds the
+ * rows the statement may visit whatever plan the planner picks (with only the post to go on, it may scan
+ * every row of the post).
  */
 export async function markInBatch(
   db: Queryable,
