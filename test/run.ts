@@ -11,6 +11,10 @@ import os from 'node:os';
 import { freePort } from '../runtime/ports.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** One test file's limit: the slowest file takes about a minute on a loaded two-core machine. */
+const FILE_TIMEOUT_MS = 300_000;
+/** The whole suite's limit (it takes 3 to 12 minutes). */
+const SUITE_TIMEOUT_MS = 40 * 60_000;
 
 function testFiles(dir: string): string[] {
   const out: string[] = [];
@@ -43,8 +47,30 @@ async function main(): Promise<number> {
       ...(testServer.kind === 'path' ? { LISTFLOW_TEST_TIME_SKIPPING_SERVER: testServer.path } : {}),
     };
     log(`Temporal dev server on ${dev.address}; ${files.length} test files`);
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
-    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    // The runner and every test file run in a process group of their own, so whatever a file leaves
+    // behind (a worker that will not stop, a test server it spawned) is ended with the group, and an
+    // overrun of the whole suite fails it instead of stalling the caller.
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files], {
+      stdio: 'inherit',
+      env,
+      detached: true,
+    });
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    };
+    process.once('exit', killGroup);
+    const overrun = setTimeout(() => {
+      log(`the test suite overran ${SUITE_TIMEOUT_MS / 60_000} minutes; ending it`);
+      killGroup();
+    }, SUITE_TIMEOUT_MS);
+    const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+    clearTimeout(overrun);
+    killGroup();
+    return code;
   } finally {
     await dev.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -6,11 +6,18 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 
 let runtimeInstalled = false;
 
+/**
+ * The test runner ends a file that overruns its timeout with SIGTERM. By default the Temporal runtime turns
+ * that signal into a graceful worker shutdown, which a stuck activity can hold up for ever; in tests it
+ * must end the process.
+ */
+const shutdownSignals: NodeJS.Signals[] = [];
+
 /** Workers in tests log warnings only; the SDK's INFO lines would drown the test output. */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals });
 }
 
 /**
@@ -31,7 +38,7 @@ export function quietRuntimeDropping(drop: (level: LogLevel, message: string, me
     warn: (message, meta) => logger.log('WARN', message, meta),
     error: (message, meta) => logger.log('ERROR', message, meta),
   };
-  Runtime.install({ logger });
+  Runtime.install({ logger, shutdownSignals });
 }
 
 export function devServerAddress(): string {

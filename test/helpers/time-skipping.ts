@@ -1,5 +1,6 @@
 // The time-skipping test server for days-long waits, with listflow's search attributes registered on it.
 import proto from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from '../../workflows/messages.js';
 import { quietRuntime } from './temporal.js';
@@ -24,4 +25,32 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
     throw err;
   }
   return env;
+}
+
+/**
+ * A workflow's result, or after `ms` a failure saying where it stands (state, pending activities), so a
+ * stuck run fails with a diagnosis instead of holding its test file until the runner's timeout.
+ */
+export async function resultWithin<T>(handle: WorkflowHandle, ms = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void (async () => {
+        let where = '';
+        try {
+          const d = await handle.describe();
+          const pending = d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt} (${a.lastFailure?.message ?? 'no failure'})`) ?? [];
+          where = `status ${d.status.name}; pending activities: ${pending.join(', ') || 'none'}`;
+        } catch (err) {
+          where = `describe failed: ${(err as Error).message}`;
+        }
+        reject(new Error(`${handle.workflowId} gave no result within ${ms} ms: ${where}`));
+      })();
+    }, ms);
+  });
+  try {
+    return (await Promise.race([handle.result(), overrun])) as T;
+  } finally {
+    clearTimeout(timer);
+  }
 }
