@@ -1,13 +1,17 @@
 // Core activities of the post workflow: classify, accept (number, decorate, snapshot), close the ledger.
 import { ApplicationFailure } from '@temporalio/common';
 import { runChain, type Verdict } from '../mail/chain.js';
+import { stripApproval } from '../mail/approval.js';
 import { addListHeaders } from '../mail/decorate.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
-import type { MemberModeration } from '../mail/rules/types.js';
+import { passwordApprover } from '../mail/rules/approved.js';
+import type { Approver, MemberModeration } from '../mail/rules/types.js';
+import { bansFor } from '../store/bans.js';
 import { transaction } from '../store/db.js';
 import { countDeliveries, expirePending, batchesWithPending, recordBounceEvent, snapshotRecipients, type DeliveryCounts } from '../store/deliveries.js';
 import { getList, nextSequence } from '../store/lists.js';
-import { findMember } from '../store/members.js';
+import { findMember, memberOfLists } from '../store/members.js';
+import { loadSiteSettings } from '../store/site-settings.js';
 import { getMessage, putMessage } from '../store/messages.js';
 import type { InboundMail } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -49,12 +53,28 @@ export function createPostActivities(deps: ActivityDeps) {
       const raw = await getMessage(deps.db, mail.sha256);
       const facts = readFacts(raw);
       const posterAddress = facts.from ?? facts.sender;
-      const roles = posterAddress ? await findMember(deps.db, list.id, posterAddress) : [];
+      const s = list.settings;
+      // Only the other lists this list names as @list in its nonmember settings are looked up.
+      const named = [...s.accept_these_nonmembers, ...s.hold_these_nonmembers, ...s.reject_these_nonmembers, ...s.discard_these_nonmembers]
+        .filter((i) => i.startsWith('@'))
+        .map((i) => i.slice(1));
+      const [roles, memberOf, site, bans] = await Promise.all([
+        posterAddress ? findMember(deps.db, list.id, posterAddress) : [],
+        posterAddress ? memberOfLists(deps.db, posterAddress, named) : [],
+        loadSiteSettings(deps.db),
+        bansFor(deps.db, list.id),
+      ]);
       const member = roles.find((r) => r.role === 'member');
+      const approvers: Approver[] = [];
+      if (s.moderator_password) approvers.push(passwordApprover(s.moderator_password));
       const verdict = runChain({
         facts,
-        list: { address: list.address, settings: list.settings },
-        poster: { address: posterAddress, isMember: !!member, moderation: (member?.moderation as MemberModeration | undefined) ?? null },
+        envelopeFrom: mail.envelopeFrom,
+        list: { address: list.address, settings: s },
+        poster: { address: posterAddress, isMember: !!member, moderation: (member?.moderation as MemberModeration | undefined) ?? null, memberOf },
+        site,
+        bans,
+        approvers,
       });
       return {
         sender: posterAddress,
@@ -77,7 +97,8 @@ export function createPostActivities(deps: ActivityDeps) {
         const existing = await client.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [input.workflowId]);
         if (existing.rows[0]) return Number(existing.rows[0].seq);
         const seq = await nextSequence(client, list.id);
-        const raw = await getMessage(client, input.mail.sha256);
+        // Approved: headers and the pseudo-header line never reach members, whatever the verdict was.
+        const raw = stripApproval(await getMessage(client, input.mail.sha256));
         const decorated = addListHeaders(raw, {
           list: list.address,
           displayName: list.displayName,

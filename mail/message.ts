@@ -2,6 +2,7 @@
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
+import { firstTextPart, leafParts, leafText } from './mime.js';
 
 /** Splits raw bytes at the blank line that ends the header block. */
 export function splitHeaderBlock(raw: Buffer): { header: Buffer; body: Buffer } {
@@ -32,7 +33,20 @@ export interface MessageFacts {
   listId: string;
   precedence: string;
   autoSubmitted: string;
+  /** Addresses in To: and Cc:, lower-case, in order (duplicates kept out). */
+  to: string[];
+  cc: string[];
+  /** Every header as (lower-case name, unfolded, decoded, control characters removed, at most 1000 characters). */
+  headers: { name: string; value: string }[];
+  /** The first non-blank lines (at most 20, each cleaned) of the first text/plain part that is not an attachment. */
+  textLines: string[];
+  /** How many non-blank lines that part has (0 when there is none). */
+  textLineCount: number;
 }
+
+/** Facts about the text are read from at most this much of the part: commands and Approved: sit at the top. */
+const TEXT_BYTES = 64 * 1024;
+const TEXT_LINES = 20;
 
 function firstMailbox(value: string): { address: string; name: string } | null {
   if (!value) return null;
@@ -58,6 +72,49 @@ export function clean(text: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+function addressesOf(values: string[]): string[] {
+  const out: string[] = [];
+  for (const value of values) {
+    let entries: { address?: string }[];
+    try {
+      entries = addressparser(value, { flatten: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const a = clean(e.address ?? '', 320).toLowerCase();
+      if (a.includes('@') && !out.includes(a)) out.push(a);
+      // A To: line with thousands of addresses is not a post anyone reads; enough to count and match.
+      if (out.length >= 1000) return out;
+    }
+  }
+  return out;
+}
+
+function headerPairs(headers: Headers): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const { key, line } of headers.getList()) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || !key) continue;
+    // mailsplit keeps header lines as binary strings; read 8-bit values as UTF-8 (junk becomes U+FFFD).
+    const value = Buffer.from(line.slice(colon + 1), 'latin1').toString('utf8').replace(/\r?\n/g, '');
+    out.push({ name: clean(key, 100).toLowerCase(), value: clean(decoded(value), 1000) });
+  }
+  return out;
+}
+
+function textFacts(raw: Buffer): { textLines: string[]; textLineCount: number } {
+  let text = '';
+  try {
+    const part = firstTextPart(raw, leafParts(raw));
+    if (part) text = leafText(raw, part, TEXT_BYTES);
+  } catch {
+    // Structure too broken to find a text part: the rules see none.
+  }
+  const lines = text.split(/\r?\n|\r/).filter((l) => l.trim() !== '');
+  return { textLines: lines.slice(0, TEXT_LINES).map((l) => clean(l, 1000)), textLineCount: lines.length };
+}
+
 export function readFacts(raw: Buffer): MessageFacts {
   const headers = parseHeaders(raw);
   const from = firstMailbox(headers.getFirst('from'));
@@ -73,6 +130,10 @@ export function readFacts(raw: Buffer): MessageFacts {
     listId: clean(headers.getFirst('list-id'), 300),
     precedence: clean(headers.getFirst('precedence'), 50).toLowerCase(),
     autoSubmitted: clean(headers.getFirst('auto-submitted'), 50).toLowerCase(),
+    to: addressesOf(headers.get('to').map((l) => l.replace(/^[^:]*:/, ''))),
+    cc: addressesOf(headers.get('cc').map((l) => l.replace(/^[^:]*:/, ''))),
+    headers: headerPairs(headers),
+    ...textFacts(raw),
   };
 }
 

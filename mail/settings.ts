@@ -1,12 +1,42 @@
 // List settings: every key, its default, what it means, and how a value given as text is validated.
+import { AddressError, normalizeAddress } from './address.js';
+import { parseHeaderRule } from './header-rules.js';
+import { parseAddressPattern } from './patterns.js';
+import {
+  applyAssignment,
+  applyAssignments,
+  list,
+  resolveWith,
+  scalar,
+  secret,
+  SettingError,
+  type SettingSpec,
+  type SpecTable,
+} from './setting-kinds.js';
+
+export { SettingError };
 
 export type ModerationAction = 'accept' | 'hold' | 'reject' | 'discard';
+/** Mailman 3's "defer": the moderation rule does not decide; the rest of the chain does. */
+export type MemberAction = ModerationAction | 'defer';
 export type DeliveryMode = 'bulk' | 'per-recipient';
 
 export interface ListSettings {
   description: string;
+  emergency: boolean;
+  moderator_password: string;
   nonmember_action: ModerationAction;
-  default_member_action: ModerationAction;
+  default_member_action: MemberAction;
+  accept_these_nonmembers: string[];
+  hold_these_nonmembers: string[];
+  reject_these_nonmembers: string[];
+  discard_these_nonmembers: string[];
+  header_matches: string[];
+  bounce_matching_headers: string[];
+  acceptable_aliases: string[];
+  require_explicit_destination: boolean;
+  max_num_recipients: number;
+  administrivia: boolean;
   max_message_size_kb: number;
   max_hold_days: number;
   hold_expiry_action: 'discard' | 'reject';
@@ -19,26 +49,14 @@ export interface ListSettings {
   delivery_retry_max_wait_seconds: number;
 }
 
-interface SettingSpec<K extends keyof ListSettings> {
-  key: K;
-  default: ListSettings[K];
-  description: string;
-  parse(text: string): ListSettings[K];
-}
-
-/** A setting value that cannot be used; the message is one line for the operator. */
-export class SettingError extends Error {
-  override name = 'SettingError';
-}
-
-function oneOf<T extends string>(...choices: T[]): (text: string) => T {
+export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
   return (text) => {
     if (!(choices as string[]).includes(text)) throw new SettingError(`must be one of ${choices.join(', ')}`);
     return text as T;
   };
 }
 
-function wholeNumber(min: number, max: number): (text: string) => number {
+export function wholeNumber(min: number, max: number): (text: string) => number {
   return (text) => {
     const n = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -48,7 +66,7 @@ function wholeNumber(min: number, max: number): (text: string) => number {
   };
 }
 
-function boolean(text: string): boolean {
+export function boolean(text: string): boolean {
   if (['true', 'yes', 'on', '1'].includes(text.toLowerCase())) return true;
   if (['false', 'no', 'off', '0'].includes(text.toLowerCase())) return false;
   throw new SettingError('must be true or false');
@@ -61,81 +79,56 @@ function shortText(text: string): string {
 
 const moderationAction = oneOf<ModerationAction>('accept', 'hold', 'reject', 'discard');
 
+/** An item of the *_these_nonmembers lists: an address, a ^regex, or @list@domain (the members of that list). */
+export function nonmemberItem(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('@')) {
+    try {
+      return `@${normalizeAddress(t.slice(1)).toLowerCase()}`;
+    } catch (err) {
+      if (err instanceof AddressError) throw new SettingError(`"${t}": @ must be followed by a list address (${err.message})`);
+      throw err;
+    }
+  }
+  return parseAddressPattern(t).text;
+}
+
+const addressPattern = (text: string) => parseAddressPattern(text).text;
+const headerMatch = (text: string) => parseHeaderRule(text, true).text;
+const suspiciousHeader = (text: string) => parseHeaderRule(text, false).text;
+
 /** Every list setting, in the order `lists show` prints them. */
-export const SETTINGS: { [K in keyof ListSettings]: SettingSpec<K> } = {
-  description: { key: 'description', default: '', description: 'one line saying what the list is for', parse: shortText },
-  nonmember_action: {
-    key: 'nonmember_action',
-    default: 'hold',
-    description: 'what happens to a post from an address that is not a member',
-    parse: moderationAction,
-  },
-  default_member_action: {
-    key: 'default_member_action',
-    default: 'accept',
-    description: "what happens to a member's post when the member's own moderation is 'default'",
-    parse: moderationAction,
-  },
-  max_message_size_kb: {
-    key: 'max_message_size_kb',
-    default: 40,
-    description: 'posts larger than this many KiB are held (0: no limit)',
-    parse: wholeNumber(0, 1024 * 1024),
-  },
-  max_hold_days: {
-    key: 'max_hold_days',
-    default: 7,
-    description: 'days a held post waits for a moderator before the expiry action',
-    parse: wholeNumber(1, 365),
-  },
-  hold_expiry_action: {
-    key: 'hold_expiry_action',
-    default: 'discard',
-    description: 'what happens to a held post nobody acted on (the sender is told either way)',
-    parse: oneOf('discard', 'reject'),
-  },
-  notify_held_sender: {
-    key: 'notify_held_sender',
-    default: true,
-    description: 'tell the poster that a post awaits moderation',
-    parse: boolean,
-  },
-  delivery_mode: {
-    key: 'delivery_mode',
-    default: 'bulk',
-    description: 'bulk: many recipients per SMTP transaction; per-recipient: one each, with a VERP return path',
-    parse: oneOf<DeliveryMode>('bulk', 'per-recipient'),
-  },
-  bulk_max_recipients: {
-    key: 'bulk_max_recipients',
-    default: 500,
-    description: 'recipients per SMTP transaction in bulk mode',
-    parse: wholeNumber(1, 10000),
-  },
-  per_recipient_batch: {
-    key: 'per_recipient_batch',
-    default: 1000,
-    description: 'recipients handled by one delivery activity in per-recipient mode',
-    parse: wholeNumber(1, 100000),
-  },
-  delivery_retry_days: {
-    key: 'delivery_retry_days',
-    default: 5,
-    description: 'days a temporarily failing recipient is retried before it counts as failed',
-    parse: wholeNumber(0, 60),
-  },
-  delivery_retry_wait_seconds: {
-    key: 'delivery_retry_wait_seconds',
-    default: 900,
-    description: 'first wait before a temporary failure is retried; doubles each round',
-    parse: wholeNumber(1, 86400),
-  },
-  delivery_retry_max_wait_seconds: {
-    key: 'delivery_retry_max_wait_seconds',
-    default: 4 * 3600,
-    description: 'longest wait between two delivery retries',
-    parse: wholeNumber(1, 7 * 86400),
-  },
+export const SETTINGS: SpecTable<ListSettings> = {
+  description: scalar('description', '', 'one line saying what the list is for', shortText),
+  emergency: scalar('emergency', false, 'hold every post for a moderator (unless approved with the password)', boolean),
+  moderator_password: secret('moderator_password', 'a post with "Approved: <password>" (header or first body line) is accepted'),
+  nonmember_action: scalar('nonmember_action', 'hold' as ModerationAction, 'what happens to a post from an address that is not a member', moderationAction),
+  default_member_action: scalar(
+    'default_member_action',
+    'defer' as MemberAction,
+    "for members whose moderation is 'default'; defer: the rest of the chain decides",
+    oneOf<MemberAction>('defer', 'accept', 'hold', 'reject', 'discard'),
+  ),
+  accept_these_nonmembers: list('accept_these_nonmembers', 'nonmembers accepted at once: address, ^regex or @list@domain', nonmemberItem),
+  hold_these_nonmembers: list('hold_these_nonmembers', 'nonmembers always held: address, ^regex or @list@domain', nonmemberItem),
+  reject_these_nonmembers: list('reject_these_nonmembers', 'nonmembers rejected with a notice: address, ^regex or @list@domain', nonmemberItem),
+  discard_these_nonmembers: list('discard_these_nonmembers', 'nonmembers discarded silently: address, ^regex or @list@domain', nonmemberItem),
+  header_matches: list('header_matches', '"Header: regex -> accept|hold|reject|discard|defer" (default defer)', headerMatch),
+  bounce_matching_headers: list('bounce_matching_headers', '"Header: regex": a matching post is held (suspicious-header)', suspiciousHeader),
+  acceptable_aliases: list('acceptable_aliases', 'other addresses (or ^regex) in To/Cc that count as naming the list', addressPattern),
+  require_explicit_destination: scalar('require_explicit_destination', true, 'hold a post whose To/Cc name neither the list nor an alias', boolean),
+  max_num_recipients: scalar('max_num_recipients', 10, 'hold a post with this many To/Cc addresses or more (0: no limit)', wholeNumber(0, 100000)),
+  administrivia: scalar('administrivia', true, 'hold a short post that looks like a subscribe/unsubscribe/help request', boolean),
+  max_message_size_kb: scalar('max_message_size_kb', 40, 'posts larger than this many KiB are held (0: no limit)', wholeNumber(0, 1024 * 1024)),
+  max_hold_days: scalar('max_hold_days', 7, 'days a held post waits for a moderator before the expiry action', wholeNumber(1, 365)),
+  hold_expiry_action: scalar('hold_expiry_action', 'discard', 'what happens to a held post nobody acted on (the sender is told either way)', oneOf('discard', 'reject')),
+  notify_held_sender: scalar('notify_held_sender', true, 'tell the poster that a post awaits moderation', boolean),
+  delivery_mode: scalar('delivery_mode', 'bulk', 'bulk: many recipients per SMTP transaction; per-recipient: one each, with a VERP return path', oneOf<DeliveryMode>('bulk', 'per-recipient')),
+  bulk_max_recipients: scalar('bulk_max_recipients', 500, 'recipients per SMTP transaction in bulk mode', wholeNumber(1, 10000)),
+  per_recipient_batch: scalar('per_recipient_batch', 1000, 'recipients handled by one delivery activity in per-recipient mode', wholeNumber(1, 100000)),
+  delivery_retry_days: scalar('delivery_retry_days', 5, 'days a temporarily failing recipient is retried before it counts as failed', wholeNumber(0, 60)),
+  delivery_retry_wait_seconds: scalar('delivery_retry_wait_seconds', 900, 'first wait before a temporary failure is retried; doubles each round', wholeNumber(1, 86400)),
+  delivery_retry_max_wait_seconds: scalar('delivery_retry_max_wait_seconds', 4 * 3600, 'longest wait between two delivery retries', wholeNumber(1, 7 * 86400)),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];
@@ -150,30 +143,24 @@ export function isSettingKey(key: string): key is keyof ListSettings {
   return Object.prototype.hasOwnProperty.call(SETTINGS, key);
 }
 
-/** Parses one `key=value` assignment; throws SettingError naming the key and what it must be. */
+/**
+ * Parses one assignment over the defaults: `key=value`, and for list settings `key+=item`, `key-=item`,
+ * `key=` (clear). Throws SettingError naming the key and the reason. One argument, so `.map(parseAssignment)` works.
+ */
 export function parseAssignment(assignment: string): Partial<ListSettings> {
-  const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new SettingError(`"${assignment}" is not key=value`);
-  const key = assignment.slice(0, eq).trim();
-  const value = assignment.slice(eq + 1);
-  if (!isSettingKey(key)) throw new SettingError(`unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')})`);
-  try {
-    return { [key]: SETTINGS[key].parse(value) } as Partial<ListSettings>;
-  } catch (err) {
-    throw new SettingError(`${key}=${value}: ${(err as Error).message}`);
-  }
+  return applyAssignment(SETTINGS, defaultSettings(), assignment);
+}
+
+/** Assignments in order, each seeing the ones before (two += of one key both count); all problems collected. */
+export function parseAssignments(assignments: string[], current: ListSettings = defaultSettings()): { changes: Partial<ListSettings>; problems: string[] } {
+  return applyAssignments(SETTINGS, current, assignments);
 }
 
 /** Merges stored overrides over the defaults, ignoring (never trusting) anything that fails validation. */
 export function resolveSettings(stored: Record<string, unknown>): ListSettings {
-  const settings = defaultSettings() as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(stored)) {
-    if (!isSettingKey(key)) continue;
-    try {
-      settings[key] = SETTINGS[key].parse(String(value));
-    } catch {
-      // A stored value that no longer validates falls back to the default rather than stopping mail.
-    }
-  }
-  return settings as unknown as ListSettings;
+  return resolveWith(SETTINGS, stored ?? {});
+}
+
+export function settingSpec(key: keyof ListSettings): SettingSpec<unknown> {
+  return SETTINGS[key] as SettingSpec<unknown>;
 }

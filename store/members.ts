@@ -130,3 +130,14 @@ export async function deleteMembers(db: Queryable, listId: number, addresses: st
   );
   return rows.map((r) => r.address_key);
 }
+
+/** Of the given list addresses, those where `address` is a member (for @list items in nonmember settings). */
+export async function memberOfLists(db: Queryable, address: string, lists: string[]): Promise<string[]> {
+  if (lists.length === 0) return [];
+  const { rows } = await db.query<{ address: string }>(
+    `SELECT l.address FROM members m JOIN lists l ON l.id = m.list_id
+     WHERE m.address_key = $1 AND m.role = 'member' AND l.address = ANY($2::text[])`,
+    [addressKey(address), lists],
+  );
+  return rows.map((r) => r.address);
+}

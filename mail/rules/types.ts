@@ -1,21 +1,46 @@
-// What a posting rule sees and says.
+// What a posting rule sees and says. Everything a rule needs from the database is loaded into RuleInput by
+// the classifying activity, so rules stay pure functions.
 import type { MessageFacts } from '../message.js';
+import type { AddressPattern } from '../patterns.js';
 import type { ListSettings, ModerationAction } from '../settings.js';
+import type { SiteSettings } from '../site-settings.js';
 
 export type MemberModeration = 'default' | ModerationAction;
 
+/**
+ * Checks the secret of an Approved:/Approve: header or first body line. Returns what it matched, for the
+ * reason ("the list's moderator password"), or null. The activity passes one per way of approving.
+ */
+export type Approver = (secret: string) => string | null;
+
 export interface RuleInput {
   facts: MessageFacts;
+  /** The SMTP MAIL FROM ('' for a null sender). */
+  envelopeFrom: string;
   list: { address: string; settings: ListSettings };
   /** What the roster says about the sender (From:, else Sender:). */
-  poster: { address: string | null; isMember: boolean; moderation: MemberModeration | null };
+  poster: {
+    address: string | null;
+    isMember: boolean;
+    moderation: MemberModeration | null;
+    /** Of the lists this list names as @list in its *_these_nonmembers, those the poster is a member of (lower-case). */
+    memberOf: string[];
+  };
+  site: Pick<SiteSettings, 'header_matches'>;
+  /** This list's bans and the site-wide ones. */
+  bans: { list: AddressPattern[]; site: AddressPattern[] };
+  approvers: Approver[];
 }
+
+/** 'defer': record the hit and go on; the post is held at the end of the chain. */
+export type RuleAction = ModerationAction | 'defer';
 
 export interface RuleResult {
   hit: boolean;
+  /** One line for people; the chain strips control characters whatever a rule returns. */
   reason: string;
-  /** For rules whose action depends on settings (member and nonmember moderation). */
-  action?: ModerationAction;
+  /** For rules whose action depends on settings (moderation, header rules). */
+  action?: RuleAction;
 }
 
 export interface Rule {
