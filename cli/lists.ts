@@ -1,6 +1,7 @@
 // `listflow lists …`: create, list, show, set and delete mailing lists.
 import { AddressError, normalizeAddress } from '../mail/address.js';
-import { parseAssignment, SETTING_KEYS, SETTINGS, SettingError, type ListSettings } from '../mail/settings.js';
+import { parseAssignments, SETTING_KEYS, SETTINGS, settingSpec, type ListSettings } from '../mail/settings.js';
+import { isDefault, redacted, type SettingSpec } from '../mail/setting-kinds.js';
 import { transaction } from '../store/db.js';
 import { allLists, createList, deleteList, getList, ListExistsError, updateSettings, type List } from '../store/lists.js';
 import { addMembers, countByRole } from '../store/members.js';
@@ -45,7 +46,7 @@ export async function listsCreate(ctx: Context, text: string, opts: { name?: str
 export async function listsList(ctx: Context, opts: { json?: boolean }): Promise<void> {
   const lists = await allLists(await ctx.db());
   if (opts.json) {
-    ctx.out(json(lists.map((l) => ({ address: l.address, name: l.displayName, members: l.members, createdAt: l.createdAt, settings: l.overrides }))));
+    ctx.out(json(lists.map((l) => ({ address: l.address, name: l.displayName, members: l.members, createdAt: l.createdAt, settings: redacted(SETTINGS, l.overrides) }))));
     return;
   }
   if (lists.length === 0) {
@@ -55,8 +56,24 @@ export async function listsList(ctx: Context, opts: { json?: boolean }): Promise
   ctx.out(table(['LIST', 'NAME', 'MEMBERS', 'CREATED'], lists.map((l) => [l.address, clean(l.displayName), String(l.members), when(l.createdAt)])));
 }
 
-function showValue(value: unknown): string {
-  return typeof value === 'string' ? (value === '' ? '""' : clean(value)) : String(value);
+function showValue(key: keyof ListSettings, value: unknown): string {
+  return clean(settingSpec(key).show(value));
+}
+
+/** Settings as rows for people: a list prints one item a line under its key. */
+export function settingRows(specs: Record<string, SettingSpec<unknown>>, values: Record<string, unknown>): string[][] {
+  const rows: string[][] = [];
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = values[key];
+    const marker = isDefault(spec, value) ? '(default)' : `(default: ${clean(spec.show(spec.default))})`;
+    if (spec.kind === 'list' && Array.isArray(value) && value.length > 1) {
+      rows.push([key, clean(String(value[0])), marker]);
+      for (const item of value.slice(1)) rows.push(['', clean(String(item)), '']);
+    } else {
+      rows.push([key, clean(spec.show(value)), marker]);
+    }
+  }
+  return rows;
 }
 
 export async function listsShow(ctx: Context, name: string, opts: { json?: boolean }): Promise<void> {
@@ -64,7 +81,11 @@ export async function listsShow(ctx: Context, name: string, opts: { json?: boole
   const counts = await countByRole(await ctx.db(), list.id);
   if (opts.json) {
     const settings = Object.fromEntries(
-      SETTING_KEYS.map((k) => [k, { value: list.settings[k], default: SETTINGS[k].default, isDefault: list.settings[k] === SETTINGS[k].default }]),
+      SETTING_KEYS.map((k) => {
+        const spec = settingSpec(k);
+        const value = spec.kind === 'secret' ? (list.settings[k] ? '(set)' : '') : list.settings[k];
+        return [k, { value, default: spec.default, isDefault: isDefault(spec, list.settings[k]) }];
+      }),
     );
     ctx.out(json({ address: list.address, name: list.displayName, createdAt: list.createdAt, members: counts.member, owners: counts.owner, moderators: counts.moderator, settings }));
     return;
@@ -77,35 +98,28 @@ export async function listsShow(ctx: Context, name: string, opts: { json?: boole
     ['owners', String(counts.owner)],
     ['moderators', String(counts.moderator)],
   ]);
-  body += 'settings (change with: listflow lists set <list> key=value)\n';
-  body += aligned(
-    SETTING_KEYS.map((k) => {
-      const value = list.settings[k];
-      return [k, showValue(value), value === SETTINGS[k].default ? '(default)' : `(default: ${showValue(SETTINGS[k].default)})`];
-    }),
-    '  ',
-  );
+  body += 'settings (change with: listflow lists set <list> key=value | key+=item | key-=item | key=)\n';
+  body += aligned(settingRows(SETTINGS as unknown as Record<string, SettingSpec<unknown>>, list.settings as unknown as Record<string, unknown>), '  ');
   ctx.out(body);
 }
 
 export async function listsSet(ctx: Context, text: string, assignments: string[]): Promise<void> {
-  const changes: Partial<ListSettings> = {};
-  const problems: string[] = [];
-  for (const a of assignments) {
-    try {
-      Object.assign(changes, parseAssignment(a));
-    } catch (err) {
-      if (!(err instanceof SettingError)) throw err;
-      problems.push(err.message);
-    }
-  }
-  // All or nothing: a script that sets three keys must not leave the list with one of them.
-  if (problems.length === 1) throw new CliError(`${problems[0]} (nothing was changed)`);
-  if (problems.length > 1) throw new CliError(`${problems.join('\n')}\nnothing was changed`);
-  const updated = await updateSettings(await ctx.db(), (await requireList(ctx, text)).address, changes);
+  const db = await ctx.db();
+  const existing = await requireList(ctx, text);
+  // Read, change and write under a row lock, so two operators adding items at once both keep theirs.
+  const { updated, changes } = await transaction(db, async (client) => {
+    await client.query('SELECT 1 FROM lists WHERE id = $1 FOR UPDATE', [existing.id]);
+    const current = await getList(client, existing.address);
+    if (!current) throw new CliError(`there is no list ${existing.address}`);
+    const { changes, problems } = parseAssignments(assignments, current.settings);
+    // All or nothing: a script that sets three keys must not leave the list with one of them.
+    if (problems.length === 1) throw new CliError(`${problems[0]} (nothing was changed)`);
+    if (problems.length > 1) throw new CliError(`${problems.join('\n')}\nnothing was changed`);
+    return { updated: await updateSettings(client, current.address, changes), changes };
+  });
   if (!updated) throw new CliError(`there is no list ${text.trim().toLowerCase()}`);
   for (const key of Object.keys(changes) as (keyof ListSettings)[]) {
-    ctx.out(`${updated.address}: ${key} = ${showValue(updated.settings[key])}\n`);
+    ctx.out(`${updated.address}: ${key} = ${showValue(key, updated.settings[key])}\n`);
   }
 }
 

@@ -66,7 +66,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   l.command('show <list>').description('settings (defaults marked) and how many members, owners and moderators')
     .option('--json', 'JSON for scripts')
     .action(run(() => lists().then((m) => m.listsShow)));
-  l.command('set <list> <key=value...>').description('change settings; all are checked before any is stored')
+  l.command('set <list> <key=value...>').description('change settings (key=value; lists: key+=item, key-=item, key=); all checked before any is stored')
     .action(run(() => lists().then((m) => m.listsSet)));
   l.command('delete <list>').description('delete a list and its roster').option('--yes', 'really delete')
     .action(run(() => lists().then((m) => m.listsDelete)));
@@ -90,6 +90,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .option('--reason <text>', 'recorded with the decision (and told the sender on reject)')
       .action(run(() => moderation().then((x) => x[name])));
   }
+  const site = program.command('site').description('site-wide settings: spam-header rules for every list, auto-reply limit');
+  site.command('show').description('site settings (defaults marked)').option('--json', 'JSON for scripts')
+    .action(run(() => import('./site.js').then((x) => x.siteShow)));
+  site.command('set <key=value...>').description('change site settings: key=value, key+=item, key-=item, key= (clear)')
+    .action(run(() => import('./site.js').then((x) => x.siteSet)));
+  const bans = program.command('bans').description('banned addresses and ^patterns, per list or site-wide');
+  bans.command('add <pattern>').description('ban an address or ^regex (site-wide without --list)')
+    .option('--list <list>', 'only on this list').option('--reason <text>', 'why, for the record')
+    .action(run(() => import('./bans.js').then((x) => x.bansAdd)));
+  bans.command('remove <pattern>').description('lift a ban (the pattern as listed)').option('--list <list>', 'a ban on this list')
+    .action(run(() => import('./bans.js').then((x) => x.bansRemove)));
+  bans.command('list').description('bans of a list (--list) or the site-wide ones').option('--list <list>', 'this list\'s bans')
+    .option('--json', 'JSON for scripts').action(run(() => import('./bans.js').then((x) => x.bansList)));
+  program.command('chain').description('the posting chain: each rule, its action and when it hits').option('--json', 'JSON for scripts')
+    .action(run(() => import('./chain.js').then((x) => x.chain)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   return program;

@@ -1,100 +1,150 @@
-// The posting chain over real messages: each rule's hit, miss and reason, and the verdict of the whole table.
+// The whole posting chain over realistic posts: the verdict, which rules hit (in order) and why.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { POSTING_CHAIN, runChain } from '../../mail/chain.js';
-import { readFacts } from '../../mail/message.js';
-import { loop } from '../../mail/rules/loop.js';
+import { oneLine, POSTING_CHAIN, runChain } from '../../mail/chain.js';
 import { maxSize } from '../../mail/rules/max-size.js';
-import { memberModeration } from '../../mail/rules/member-moderation.js';
-import { noSenders } from '../../mail/rules/no-senders.js';
-import { nonmemberModeration } from '../../mail/rules/nonmember-moderation.js';
-import type { MemberModeration, RuleInput } from '../../mail/rules/types.js';
-import { defaultSettings, type ListSettings } from '../../mail/settings.js';
-import { fixture } from '../helpers/fixtures.js';
+import type { Rule } from '../../mail/rules/types.js';
+import { input } from '../helpers/rule-input.js';
 
-const LIST = 'dev@lists.example.org';
-
-function input(file: string, o: { member?: MemberModeration | false; settings?: Partial<ListSettings> } = {}): RuleInput {
-  const facts = readFacts(fixture(`mail/${file}`));
-  const address = facts.from ?? facts.sender;
-  const member = o.member ?? false;
-  return {
-    facts,
-    list: { address: LIST, settings: { ...defaultSettings(), ...o.settings } },
-    poster: { address, isMember: member !== false, moderation: member === false ? null : member },
-  };
-}
-
-describe('posting rules', () => {
-  const table: { rule: typeof loop; file: string; o?: Parameters<typeof input>[1]; hit: boolean; reason: RegExp; action?: string }[] = [
-    { rule: noSenders, file: 'no-from.eml', hit: true, reason: /no usable From/ },
-    { rule: noSenders, file: 'member-post.eml', hit: false, reason: /sender is alice@example\.com/ },
-    { rule: loop, file: 'looped.eml', hit: true, reason: /X-BeenThere: dev@lists\.example\.org/ },
-    { rule: loop, file: 'member-post.eml', hit: false, reason: /no loop marker/ },
-    { rule: memberModeration, file: 'member-post.eml', o: { member: 'default' }, hit: false, reason: /default action/ },
-    { rule: memberModeration, file: 'member-post.eml', o: { member: 'hold' }, hit: true, reason: /set to hold/, action: 'hold' },
-    { rule: memberModeration, file: 'member-post.eml', o: { member: 'default', settings: { default_member_action: 'hold' } }, hit: true, reason: /default member action is hold/, action: 'hold' },
-    { rule: memberModeration, file: 'member-post.eml', hit: false, reason: /not a member/ },
-    { rule: nonmemberModeration, file: 'member-post.eml', hit: true, reason: /alice@example\.com is not a member.*nonmember_action: hold/, action: 'hold' },
-    { rule: nonmemberModeration, file: 'member-post.eml', o: { settings: { nonmember_action: 'reject' } }, hit: true, reason: /nonmember_action: reject/, action: 'reject' },
-    { rule: nonmemberModeration, file: 'member-post.eml', o: { member: 'default' }, hit: false, reason: /is a member/ },
-    { rule: maxSize, file: 'member-post.eml', o: { settings: { max_message_size_kb: 1 } }, hit: false, reason: /within the 1 KiB limit/ },
-    { rule: maxSize, file: 'looped.eml', o: { settings: { max_message_size_kb: 0 } }, hit: false, reason: /no size limit/ },
-  ];
-  for (const row of table) {
-    it(`${row.rule.name} on ${row.file} ${row.hit ? 'hits' : 'misses'}`, () => {
-      const result = row.rule.check(input(row.file, row.o));
-      assert.equal(result.hit, row.hit);
-      assert.match(result.reason, row.reason);
-      if (row.action) assert.equal(result.action, row.action);
-    });
-  }
-
-  it('max-size hits a message over the limit with both sizes in the reason', () => {
-    const i = input('member-post.eml', { member: 'default', settings: { max_message_size_kb: 1 } });
-    i.facts.size = 5000;
-    const result = maxSize.check(i);
-    assert.equal(result.hit, true);
-    assert.equal(result.reason, "the message is 5 KiB, over the list's limit of 1 KiB");
-  });
-});
+const hitsOf = (v: ReturnType<typeof runChain>) => v.hits.map((h) => `${h.rule}:${h.action}`);
 
 describe('the posting chain', () => {
-  it('is one table a person can read', () => {
+  it('is one table a person can read, in the order Mailman 3 owners expect', () => {
     assert.deepEqual(
       POSTING_CHAIN.map((r) => `${r.rule.name}:${r.action}`),
-      ['no-senders:discard', 'loop:discard', 'member-moderation:from-rule', 'nonmember-moderation:from-rule', 'max-size:defer'],
+      [
+        'no-senders:discard',
+        'approved:accept',
+        'emergency:hold',
+        'loop:discard',
+        'banned-address:discard',
+        'member-moderation:from-rule',
+        'header-match:from-rule',
+        'nonmember-moderation:from-rule',
+        'administrivia:defer',
+        'implicit-dest:defer',
+        'max-recipients:defer',
+        'max-size:defer',
+        'no-subject:defer',
+        'suspicious-header:defer',
+      ],
     );
   });
-  it('accepts a member post and records every rule it passed', () => {
+
+  it("accepts a member's post (default_member_action defer) after every rule passed", () => {
     const v = runChain(input('member-post.eml', { member: 'default' }));
     assert.equal(v.action, 'accept');
     assert.deepEqual(v.hits, []);
-    assert.deepEqual(v.misses, ['no-senders', 'loop', 'member-moderation', 'nonmember-moderation', 'max-size']);
+    assert.deepEqual(v.misses, POSTING_CHAIN.map((r) => r.rule.name));
+    assert.equal(v.summary, 'no rule held the post');
   });
-  it('holds a nonmember post and says why', () => {
-    const v = runChain(input('member-post.eml'));
+
+  it('holds nonmember spam flagged X-Spam-Flag: YES by the site rule, before nonmember moderation', () => {
+    const v = runChain(input('spam-flagged.eml', { set: ['nonmember_action=accept'] }));
     assert.equal(v.action, 'hold');
-    assert.equal(v.hits[0]?.rule, 'nonmember-moderation');
-    assert.match(v.summary, /not a member of dev@lists\.example\.org/);
+    assert.deepEqual(hitsOf(v), ['header-match:hold']);
+    assert.match(v.summary, /x-spam-flag: "YES" matches site header_matches/);
   });
-  it('discards a loop before looking at membership', () => {
-    const v = runChain(input('looped.eml', { member: 'accept' }));
+
+  it('lets a list rule discard what the site rule would hold (list rows first)', () => {
+    const v = runChain(input('spam-flagged.eml', { set: ['header_matches+=X-Spam-Flag: yes -> discard'] }));
     assert.equal(v.action, 'discard');
-    assert.deepEqual(v.hits.map((h) => h.rule), ['loop']);
   });
-  it('discards a message with no sender', () => {
-    assert.equal(runChain(input('no-from.eml')).action, 'discard');
+
+  it('accepts a post approved with the moderator password in the body, even in emergency moderation', () => {
+    const v = runChain(input('approved-body.eml', { set: ['emergency=true'] }));
+    assert.equal(v.action, 'accept');
+    assert.deepEqual(hitsOf(v), ['approved:accept']);
+    assert.deepEqual(v.misses, ['no-senders']);
   });
-  it('holds an oversized member post at the end of the chain (deferred hit)', () => {
-    const i = input('member-post.eml', { member: 'default', settings: { max_message_size_kb: 1 } });
-    i.facts.size = 10_000;
-    const v = runChain(i);
+
+  it('holds a wrong password from a nonmember, saying why without the guess', () => {
+    const v = runChain(input('approved-wrong.eml'));
     assert.equal(v.action, 'hold');
-    assert.deepEqual(v.hits.map((h) => `${h.rule}:${h.action}`), ['max-size:defer']);
+    assert.deepEqual(hitsOf(v), ['nonmember-moderation:hold']);
+    assert.ok(v.misses.includes('approved'));
+    assert.doesNotMatch(JSON.stringify(v), /password123/);
   });
-  it("follows a member's own moderation setting", () => {
+
+  it('holds a member post in emergency moderation', () => {
+    const v = runChain(input('member-post.eml', { member: 'accept', set: ['emergency=yes'] }));
+    assert.deepEqual([v.action, ...hitsOf(v)], ['hold', 'emergency:hold']);
+  });
+
+  it('discards a banned address silently, even a member', () => {
+    const v = runChain(input('banned.eml', { member: 'accept', bans: { site: ['^.*@bad\\.example$'] } }));
+    assert.equal(v.action, 'discard');
+    assert.deepEqual(hitsOf(v), ['banned-address:discard']);
+  });
+
+  it('accepts a member of @announce listed in accept_these_nonmembers at once', () => {
+    const o = { set: ['accept_these_nonmembers+=@announce@lists.example.org', 'max_num_recipients=1'], memberOf: ['announce@lists.example.org'] };
+    const v = runChain(input('other-list-member.eml', o));
+    assert.equal(v.action, 'accept');
+    assert.deepEqual(hitsOf(v), ['nonmember-moderation:accept'], 'an explicit accept ends the chain before the deferred rules');
+  });
+
+  it('holds a member post cross-posted to 12 lists, at the end of the chain', () => {
+    const v = runChain(input('cross-posted.eml', { member: 'default' }));
+    assert.equal(v.action, 'hold');
+    assert.deepEqual(hitsOf(v), ['max-recipients:defer']);
+    assert.match(v.summary, /To\/Cc name 12 addresses/);
+  });
+
+  it('collects every deferred hit and holds once with all reasons', () => {
+    const v = runChain(input('no-subject.eml', { member: 'default', set: ['max_num_recipients=1'] }));
+    assert.equal(v.action, 'hold');
+    assert.deepEqual(hitsOf(v), ['max-recipients:defer', 'no-subject:defer']);
+    assert.match(v.summary, /To\/Cc name 1 addresses.*; the post has no subject/);
+  });
+
+  it('holds a Bcc to the list, and accepts it through an acceptable alias', () => {
+    assert.deepEqual(hitsOf(runChain(input('bcc.eml', { member: 'default' }))), ['implicit-dest:defer']);
+    const v = runChain(input('alias.eml', { member: 'default', set: ['acceptable_aliases+=developers@example.org'] }));
+    assert.equal(v.action, 'accept');
+  });
+
+  it('holds a subscribe request sent to the posting address', () => {
+    const v = runChain(input('subscribe-subject.eml', { member: 'default' }));
+    assert.deepEqual(hitsOf(v), ['administrivia:defer']);
+  });
+
+  it("a member's explicit accept skips the deferred rules, as in Mailman", () => {
+    assert.equal(runChain(input('cross-posted.eml', { member: 'accept' })).action, 'accept');
+  });
+
+  it('an explicit default_member_action=accept accepts at once; hold holds', () => {
+    assert.equal(runChain(input('no-subject.eml', { member: 'default', set: ['default_member_action=accept'] })).action, 'accept');
+    assert.equal(runChain(input('member-post.eml', { member: 'default', set: ['default_member_action=hold'] })).action, 'hold');
+  });
+
+  it("follows a member's own reject and discard", () => {
     assert.equal(runChain(input('member-post.eml', { member: 'reject' })).action, 'reject');
     assert.equal(runChain(input('member-post.eml', { member: 'discard' })).action, 'discard');
+  });
+
+  it('discards a loop and a post without sender before anything else', () => {
+    assert.deepEqual(hitsOf(runChain(input('mail/looped.eml', { member: 'accept' }))), ['loop:discard']);
+    assert.equal(runChain(input('mail/no-from.eml')).action, 'discard');
+  });
+
+  it('holds an oversized member post at the end of the chain, with both sizes in the reason', () => {
+    const i = input('member-post.eml', { member: 'default', set: ['max_message_size_kb=1'] });
+    i.facts.size = 5000;
+    assert.equal(maxSize.check(i).reason, "the message is 5 KiB, over the list's limit of 1 KiB");
+    const v = runChain(i);
+    assert.deepEqual([v.action, ...hitsOf(v)], ['hold', 'max-size:defer']);
+  });
+
+  it('turns a rule that throws into a deferred hit (held), not a crash', () => {
+    const broken: Rule = { name: 'broken', description: 'always throws', check: () => { throw new Error('boom\r\nBcc: x'); } };
+    const v = runChain(input('member-post.eml', { member: 'default' }), [{ rule: broken, action: 'discard' }]);
+    assert.equal(v.action, 'hold');
+    assert.equal(v.hits[0]?.reason, 'the rule failed: boom Bcc: x');
+  });
+
+  it('oneLine flattens every kind of line break and control character', () => {
+    assert.equal(oneLine('a\r\nb\u0085c\u2028d\u0000e\u001bf'), 'a b c d e f');
+    assert.equal(oneLine('x'.repeat(400)).length, 300);
   });
 });
