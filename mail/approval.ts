@@ -3,8 +3,8 @@
 // Only the bytes of the parts that carry it change; the rest of the message stays byte-identical.
 import { Headers } from '@zone-eu/mailsplit';
 import { splitHeaderBlock } from './message.js';
+import { APPROVAL_HEADERS, findApprovalLine } from './approval-line.js';
 import { base64Encode, decodeTransfer, firstTextPart, leafParts, qpEncode, type MimeLeaf } from './mime.js';
-import { APPROVAL_HEADERS, APPROVAL_LINE } from './rules/approved.js';
 
 interface Edit {
   start: number;
@@ -22,27 +22,6 @@ function encodeLike(leaf: MimeLeaf, decoded: Buffer, eol: string): Buffer {
   return decoded;
 }
 
-/** The decoded text part without its first non-blank line (and one blank line after it), if that line is an approval. */
-function withoutApprovalLine(decoded: Buffer): { bytes: Buffer; secret: string } | null {
-  let pos = 0;
-  while (pos < decoded.length) {
-    const nl = decoded.indexOf(0x0a, pos);
-    const end = nl < 0 ? decoded.length : nl + 1;
-    const line = decoded.subarray(pos, end).toString('latin1');
-    if (line.trim() === '') {
-      pos = end;
-      continue;
-    }
-    const m = APPROVAL_LINE.exec(line.replace(/\r?\n$/, ''));
-    if (!m || !(m[1] as string).trim()) return null;
-    let cut = end;
-    const next = decoded.indexOf(0x0a, cut);
-    if (next >= 0 && decoded.subarray(cut, next + 1).toString('latin1').trim() === '') cut = next + 1;
-    return { bytes: Buffer.concat([decoded.subarray(0, pos), decoded.subarray(cut)]), secret: (m[1] as string).trim() };
-  }
-  return null;
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -53,11 +32,13 @@ export function stripApproval(raw: Buffer): Buffer {
   const text = firstTextPart(raw, leaves);
   if (text) {
     const body = raw.subarray(text.bodyStart, text.bodyEnd);
-    const found = withoutApprovalLine(decodeTransfer(body, text.encoding));
+    const decoded = decodeTransfer(body, text.encoding);
+    const found = findApprovalLine(decoded, text.charset);
     if (found) {
-      edits.push({ start: text.bodyStart, end: text.bodyEnd, bytes: encodeLike(text, found.bytes, eolOf(body)) });
+      const without = Buffer.concat([decoded.subarray(0, found.start), decoded.subarray(found.cut)]);
+      edits.push({ start: text.bodyStart, end: text.bodyEnd, bytes: encodeLike(text, without, eolOf(body)) });
       // The HTML alternative of the same text shows the password too, perhaps between tags.
-      const inHtml = new RegExp(`(?:x-)?approved?\\s*:\\s*(?:<[^>]{0,200}>\\s*|&nbsp;\\s*)*${escapeRegExp(found.secret)}`, 'gi');
+      const inHtml = new RegExp(`(?:x-)?approved?\\s*:\\s*(?:<[^>]{0,200}>\\s*|&nbsp;\\s*)*${escapeRegExp(Buffer.from(found.secret).toString('latin1'))}`, 'gi');
       for (const leaf of leaves) {
         if (leaf === text || !leaf.contentType.startsWith('text/') || leaf.disposition === 'attachment') continue;
         const partBody = raw.subarray(leaf.bodyStart, leaf.bodyEnd);

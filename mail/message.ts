@@ -2,7 +2,8 @@
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
-import { firstTextPart, leafParts, leafText } from './mime.js';
+import { findApprovalLine } from './approval-line.js';
+import { decodeTransfer, firstTextPart, leafParts, leafText } from './mime.js';
 
 /** Splits raw bytes at the blank line that ends the header block. */
 export function splitHeaderBlock(raw: Buffer): { header: Buffer; body: Buffer } {
@@ -42,6 +43,8 @@ export interface MessageFacts {
   textLines: string[];
   /** How many non-blank lines that part has (0 when there is none). */
   textLineCount: number;
+  /** The secret of an "Approved: <secret>" first line of that part (removed before delivery), or null. */
+  approvalLine: string | null;
 }
 
 /** Facts about the text are read from at most this much of the part: commands and Approved: sit at the top. */
@@ -51,7 +54,8 @@ const TEXT_LINES = 20;
 function firstMailbox(value: string): { address: string; name: string } | null {
   if (!value) return null;
   for (const entry of addressparser(value, { flatten: true })) {
-    if (entry.address && entry.address.includes('@')) return { address: entry.address, name: decoded(entry.name || '') };
+    // local@domain, both parts there: "@@@" or "<@x>" from a broken From: is no usable sender.
+    if (entry.address && /^[^@\s]+@[^@\s]+$/.test(entry.address)) return { address: entry.address, name: decoded(entry.name || '') };
   }
   return null;
 }
@@ -103,16 +107,22 @@ function headerPairs(headers: Headers): { name: string; value: string }[] {
   return out;
 }
 
-function textFacts(raw: Buffer): { textLines: string[]; textLineCount: number } {
+function textFacts(raw: Buffer): { textLines: string[]; textLineCount: number; approvalLine: string | null } {
   let text = '';
+  let approvalLine: string | null = null;
   try {
     const part = firstTextPart(raw, leafParts(raw));
-    if (part) text = leafText(raw, part, TEXT_BYTES);
+    if (part) {
+      text = leafText(raw, part, TEXT_BYTES);
+      const head = raw.subarray(part.bodyStart, Math.min(part.bodyEnd, part.bodyStart + TEXT_BYTES));
+      approvalLine = findApprovalLine(decodeTransfer(head, part.encoding), part.charset)?.secret ?? null;
+    }
   } catch {
     // Structure too broken to find a text part: the rules see none.
   }
-  const lines = text.split(/\r?\n|\r/).filter((l) => l.trim() !== '');
-  return { textLines: lines.slice(0, TEXT_LINES).map((l) => clean(l, 1000)), textLineCount: lines.length };
+  // Lines end at LF (a bare CR is a control character, as in the approval line above).
+  const lines = text.split('\n').map((l) => clean(l, 1000)).filter((l) => l !== '');
+  return { textLines: lines.slice(0, TEXT_LINES), textLineCount: lines.length, approvalLine };
 }
 
 export function readFacts(raw: Buffer): MessageFacts {

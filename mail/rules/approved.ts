@@ -2,10 +2,7 @@
 import { verifyPassword } from '../password.js';
 import type { Approver, Rule } from './types.js';
 
-/** The headers Mailman 3 reads (and removes before delivery). */
-export const APPROVAL_HEADERS = ['approved', 'approve', 'x-approved', 'x-approve'];
-/** A first body line that is an approval pseudo-header. */
-export const APPROVAL_LINE = /^\s*(?:x-)?approved?\s*:(.*)$/i;
+import { APPROVAL_HEADERS } from '../approval-line.js';
 
 interface Candidate {
   where: string;
@@ -17,9 +14,7 @@ function candidates(input: Parameters<Rule['check']>[0]): Candidate[] {
   for (const h of input.facts.headers) {
     if (APPROVAL_HEADERS.includes(h.name) && h.value.trim()) out.push({ where: `the ${h.name} header`, secret: h.value.trim() });
   }
-  const first = input.facts.textLines[0];
-  const m = first === undefined ? null : APPROVAL_LINE.exec(first);
-  if (m && (m[1] as string).trim()) out.push({ where: 'the first line of the body', secret: (m[1] as string).trim() });
+  if (input.facts.approvalLine) out.push({ where: 'the first line of the body', secret: input.facts.approvalLine });
   // Each check costs a scrypt run; a post with dozens of Approved: headers gets no more than four tries.
   return out.slice(0, 4);
 }
