@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, after } from 'node:test';
@@ -18,6 +19,7 @@ import { addresses, inState, watchPost } from '../helpers/post-status.js';
 import { mailFor } from '../helpers/read-mail.js';
 import { createList, post, queuedId, subscribe, useStack } from '../helpers/stack.js';
 import { devServerAddress, uniqueName } from '../helpers/temporal.js';
+import { createWebServer } from '../../web/server.js';
 import { runCli } from './run-cli.js';
 
 describe('moderator tools: defer, approve --edited, and clearing a spam flood', () => {
@@ -234,6 +236,41 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
     const { status } = await watchPost(env.stack.client, id, inState('delivered'), 'delivered');
     assert.deepEqual([status.decision.moderation?.by, status.decision.moderation?.edited?.editedSha256], ['ops@example.org', sha]);
     await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject === 'Edited through the signal')));
+  });
+
+  it('the HTTP API defers with a note and approves an edited message by hash (400 for a bad hash, 422 for one not stored)', async () => {
+    const { list, members } = await newList();
+    const author = `author-${uniqueName('w')}@outside.example`;
+    const { id } = await heldPost(list, author, 'Held, for the web');
+    const server = createWebServer({ db: env.stack.db, client: env.stack.client });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/posts/${encodeURIComponent(id)}/moderate`;
+      const send = (body: unknown) => fetch(url, { method: 'POST', body: JSON.stringify(body) });
+
+      const deferred = await send({ action: 'defer', note: 'checking with the author', by: 'alice' });
+      assert.equal(deferred.status, 200);
+      const body = (await deferred.json()) as PostStatus;
+      assert.equal(body.state, 'held');
+      assert.deepEqual(body.decision.notes?.map((n) => [n.by, n.note]), [['web:alice', 'checking with the author']]);
+
+      const notAHash = await send({ action: 'approve', editedSha256: 'deadbeef' });
+      assert.equal(notAHash.status, 400);
+      assert.match(((await notAHash.json()) as { error: string }).error, /SHA-256/);
+      const notStored = await send({ action: 'approve', editedSha256: 'cd'.repeat(32) });
+      assert.equal(notStored.status, 422);
+      assert.match(((await notStored.json()) as { error: string }).error, /is not in the message store/);
+      assert.equal((await query(id)).state, 'held');
+
+      const sha = await putMessage(env.stack.db, Buffer.from([`From: ${author}`, 'Subject: Edited on the web', '', 'Web body.', ''].join('\r\n')));
+      const approved = await send({ action: 'approve', editedSha256: sha, by: 'alice' });
+      assert.equal(approved.status, 200);
+      const done = (await approved.json()) as PostStatus;
+      assert.deepEqual([done.decision.moderation?.by, done.decision.moderation?.edited?.editedSha256], ['web:alice', sha]);
+      await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject === 'Edited on the web')));
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('a flood of 30 held posts from 3 spammers: held --from filters, discard --all --from --ban clears exactly them and bans them', async () => {
