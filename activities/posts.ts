@@ -89,16 +89,20 @@ export function createPostActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Numbers, decorates and stores the post, and snapshots its recipients. Safe to repeat. */
-    async acceptPost(input: { workflowId: string; mail: InboundMail }): Promise<Accepted> {
+    /**
+     * Numbers, decorates and stores the post, and snapshots its recipients. Safe to repeat. `sha256`, when
+     * given, is a moderator's edited version to decorate instead of the message as received.
+     */
+    async acceptPost(input: { workflowId: string; mail: InboundMail; sha256?: string }): Promise<Accepted> {
       const list = await loadList(deps, input.mail.list);
       const s = list.settings;
       const seq = await transaction(deps.db, async (client) => {
         const existing = await client.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [input.workflowId]);
         if (existing.rows[0]) return Number(existing.rows[0].seq);
         const seq = await nextSequence(client, list.id);
-        // Approved: headers and the pseudo-header line never reach members, whatever the verdict was.
-        const raw = stripApproval(await getMessage(client, input.mail.sha256));
+        // Approved: headers and the pseudo-header line never reach members, whatever the verdict was; an
+        // edited version a moderator approved replaces the original.
+        const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
         const decorated = addListHeaders(raw, {
           list: list.address,
           displayName: list.displayName,

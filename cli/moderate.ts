@@ -1,16 +1,44 @@
-// `listflow approve|reject|discard <id>`: a moderator's decision through the post's `moderate` update.
+// `listflow approve|reject|discard|defer <id>`: a moderator's decision through the post's `moderate` update.
+import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
+import { editedMessageProblem, normalizeLineEnds } from '../mail/edited.js';
+import { putMessage } from '../store/messages.js';
 import { moderateUpdate, type ModerationDecision, type PostStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { describeFate, fateOf } from './fate.js';
 import { resolveId } from './resolve-id.js';
+import { count, when } from './output.js';
 import { isUnavailable, unreachableMessage } from './temporal.js';
 
 /** An update waits for a worker to run it; without one, give up rather than hang. */
 export const UPDATE_TIMEOUT_MS = 30_000;
 
-const DONE: Record<ModerationDecision['action'], string> = { approve: 'approved', reject: 'rejected', discard: 'discarded' };
+const DONE: Record<ModerationDecision['action'], string> = { approve: 'approved', reject: 'rejected', discard: 'discarded', defer: 'deferred' };
+
+export interface ModerateOptions {
+  reason?: string;
+  /** defer: the note to keep with the post. */
+  note?: string;
+  /** approve: a file with the corrected message to deliver instead. */
+  edited?: string;
+}
+
+/**
+ * Reads and checks a moderator's edited message and stores it; returns its hash. Only the hash goes to the
+ * workflow (claim check): message bytes never travel through Temporal.
+ */
+export async function storeEdited(ctx: Context, file: string): Promise<string> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(file);
+  } catch (err) {
+    throw new CliError(`cannot read the edited message ${file}: ${(err as Error).message}`);
+  }
+  const problem = editedMessageProblem(raw, ctx.config.maxMessageBytes);
+  if (problem) throw new CliError(`the edited message ${file} ${problem}; nothing was approved`);
+  return putMessage(await ctx.db(), normalizeLineEnds(raw));
+}
 
 async function explain(ctx: Context, err: unknown, id: string, handle: WorkflowHandle, action: ModerationDecision['action']): Promise<unknown> {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
@@ -38,21 +66,59 @@ async function explain(ctx: Context, err: unknown, id: string, handle: WorkflowH
   return err;
 }
 
-export async function moderate(ctx: Context, action: ModerationDecision['action'], idText: string, opts: { reason?: string }): Promise<void> {
+export async function moderate(ctx: Context, action: ModerationDecision['action'], idText: string, opts: ModerateOptions): Promise<void> {
+  if (opts.edited !== undefined && action !== 'approve') throw new CliError('--edited goes with approve only');
+  if (opts.note !== undefined && action !== 'defer') throw new CliError(`--note goes with defer (use --reason with ${action})`);
+  // The file is checked before anything else, so a bad one fails fast and leaves the post as it was.
+  const editedSha256 = opts.edited !== undefined ? await storeEdited(ctx, opts.edited) : undefined;
   const id = await resolveId(ctx, idText);
   if (!id.startsWith('post/')) throw new CliError(`${id} is not a post; only posts are held for moderation`);
   const { client, connection } = await ctx.temporal();
   const handle = client.workflow.getHandle(id);
-  const decision: ModerationDecision = { action, by: ctx.actor, ...(opts.reason ? { reason: opts.reason } : {}) };
+  const decision: ModerationDecision = {
+    action,
+    by: ctx.actor,
+    ...(opts.reason ? { reason: opts.reason } : {}),
+    ...(action === 'defer' ? { note: opts.note ?? '' } : {}),
+    ...(editedSha256 ? { editedSha256 } : {}),
+  };
   let status: PostStatus;
   try {
     status = await connection.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () => handle.executeUpdate(moderateUpdate, { args: [decision] }));
   } catch (err) {
     throw await explain(ctx, err, id, handle, action);
   }
-  ctx.out(`${DONE[action]} ${id} (it is ${status.state} now)\n`);
+  if (action === 'defer') {
+    const notes = status.decision.notes?.length ?? 0;
+    ctx.out(`deferred ${id} (still held${status.heldUntil ? ` until ${when(status.heldUntil)}` : ''}; ${count(notes, 'note')})\n`);
+    return;
+  }
+  const edit = editedSha256 ? ` with the edited message (sha256 ${editedSha256})` : '';
+  ctx.out(`${DONE[action]} ${id}${edit} (it is ${status.state} now)\n`);
 }
 
-export const approve = (ctx: Context, id: string, opts: { reason?: string }) => moderate(ctx, 'approve', id, opts);
-export const reject = (ctx: Context, id: string, opts: { reason?: string }) => moderate(ctx, 'reject', id, opts);
-export const discard = (ctx: Context, id: string, opts: { reason?: string }) => moderate(ctx, 'discard', id, opts);
+export const approve = (ctx: Context, id: string, opts: ModerateOptions) => moderate(ctx, 'approve', id, opts);
+export const reject = (ctx: Context, id: string, opts: ModerateOptions) => moderate(ctx, 'reject', id, opts);
+export const defer = (ctx: Context, id: string, opts: ModerateOptions) => moderate(ctx, 'defer', id, opts);
+
+/** `discard <id>`, or with --all every held post from senders matching --from (cli/discard-all.ts). */
+export async function discard(ctx: Context, id: string | undefined, opts: ModerateOptions & DiscardAllOptions): Promise<number | void> {
+  if (opts.all) {
+    if (id !== undefined) throw new CliError('give either a post <id> or --all --from <pattern>, not both');
+    return (await import('./discard-all.js')).discardAll(ctx, opts);
+  }
+  for (const flag of ['from', 'list', 'ban'] as const) {
+    if (opts[flag] !== undefined) throw new CliError(`--${flag} goes with --all (discard --all --from <pattern>)`);
+  }
+  if (id === undefined) throw new CliError('give the post <id> to discard, or --all --from <pattern>');
+  return moderate(ctx, 'discard', id, opts);
+}
+
+export interface DiscardAllOptions {
+  all?: boolean;
+  from?: string;
+  list?: string;
+  ban?: boolean;
+  reason?: string;
+  json?: boolean;
+}

@@ -84,12 +84,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => members().then((x) => x.membersSet)));
 
   program.command('held [list]').description('posts waiting for a moderator (from Temporal visibility)').option('--json', 'JSON for scripts')
+    .option('--from <pattern>', 'only posts from this address, or from addresses matching ^regex')
+    .option('--summary', 'the number of held posts per list (fast: visibility only)')
     .action(run(() => import('./held.js').then((x) => x.held)));
+  const decisions: Record<string, Command> = {};
   for (const [name, what] of [['approve', 'accept a held post for delivery'], ['reject', 'refuse a held post and tell the sender'], ['discard', 'drop a held post silently']] as const) {
-    program.command(`${name} <id>`).description(`${what}; <id> is post/<list>/<key> or the 16-hex key`)
+    decisions[name] = program.command(`${name} ${name === 'discard' ? '[id]' : '<id>'}`).description(`${what}; <id> is post/<list>/<key> or the 16-hex key`)
       .option('--reason <text>', 'recorded with the decision (and told the sender on reject)')
       .action(run(() => moderation().then((x) => x[name])));
   }
+  decisions.approve?.option('--edited <file.eml>', 'deliver this corrected message instead (checked, stored, sent to the workflow by its hash)');
+  decisions.discard?.option('--all', 'every held post from senders matching --from')
+    .option('--from <pattern>', 'with --all: an address, or ^regex')
+    .option('--list <list>', 'with --all: only posts held on this list')
+    .option('--ban', 'with --all: also ban the pattern on each list a post was held on')
+    .option('--json', 'with --all: the outcome as JSON');
+  program.command('defer <id>').description('keep a held post held (its expiry unchanged) and record a note')
+    .option('--note <text>', 'why, for the other moderators (shown by held and status)')
+    .action(run(() => moderation().then((x) => x.defer)));
   const site = program.command('site').description('site-wide settings: spam-header rules for every list, auto-reply limit');
   site.command('show').description('site settings (defaults marked)').option('--json', 'JSON for scripts')
     .action(run(() => import('./site.js').then((x) => x.siteShow)));

@@ -4,6 +4,7 @@ import { statusQuery, type MailStatus, type PostStatus } from '../workflows/mess
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { describeFate, fateOf, type Fate } from './fate.js';
+import { noteLine } from './held.js';
 import { resolveId } from './resolve-id.js';
 import { isUnavailable, unreachableMessage } from './temporal.js';
 import { clean, fields, json, when } from './output.js';
@@ -36,6 +37,11 @@ export function renderPost(s: PostStatus): string {
   }
   const m = s.decision.moderation;
   if (m) rows.push(['moderation', `${m.action} by ${clean(m.by)} at ${when(m.at)}${m.reason ? `: ${clean(m.reason)}` : ''}`]);
+  if (m?.edited) {
+    rows.push(['edited', `by ${clean(m.edited.by)}: members get "${clean(m.edited.subject)}"`]);
+    rows.push(['', `original sha256 ${m.edited.originalSha256}`], ['', `edited   sha256 ${m.edited.editedSha256}`]);
+  }
+  for (const [i, n] of (s.decision.notes ?? []).entries()) rows.push([i === 0 ? 'notes' : '', noteLine(n)]);
   if (s.seq !== null) rows.push(['post number', String(s.seq)]);
   const d = s.delivery;
   if (d.total > 0 || ['accepted', 'delivering', 'delivered'].includes(s.state)) {

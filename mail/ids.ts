@@ -13,3 +13,8 @@ export function workflowIdFor(kind: IdKind, list: string, sha256: string): strin
 export function isShortKey(text: string): boolean {
   return /^[0-9a-f]{16}$/.test(text);
 }
+
+/** A whole SHA-256 in hex, as the message store keys messages (no imports here: workflow code uses it). */
+export function isSha256(text: unknown): text is string {
+  return typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
+}

@@ -23,6 +23,12 @@ export async function getMessage(db: Queryable, sha: string): Promise<Buffer> {
   return rows[0].raw;
 }
 
+/** The stored bytes, or null when no message has that hash. */
+export async function findMessage(db: Queryable, sha: string): Promise<Buffer | null> {
+  const { rows } = await db.query<{ raw: Buffer }>('SELECT raw FROM messages WHERE sha256 = $1', [sha]);
+  return rows[0]?.raw ?? null;
+}
+
 export interface InboundRecord {
   workflowId: string;
   listAddress: string;

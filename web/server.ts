@@ -3,6 +3,7 @@ import http from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from '../store/db.js';
 import { allLists } from '../store/lists.js';
+import { isSha256 } from '../mail/ids.js';
 import { moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
 
 export interface WebOptions {
@@ -36,11 +37,22 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 
 function decisionOf(body: unknown): ModerationDecision {
   const b = (body ?? {}) as Record<string, unknown>;
-  if (b.action !== 'approve' && b.action !== 'reject' && b.action !== 'discard') {
-    throw new HttpError(400, 'action must be approve, reject or discard');
+  if (b.action !== 'approve' && b.action !== 'reject' && b.action !== 'discard' && b.action !== 'defer') {
+    throw new HttpError(400, 'action must be approve, reject, discard or defer');
   }
   if (b.reason !== undefined && typeof b.reason !== 'string') throw new HttpError(400, 'reason must be a string');
-  return { action: b.action, reason: b.reason as string | undefined, by: typeof b.by === 'string' ? `web:${b.by}` : 'web' };
+  if (b.note !== undefined && typeof b.note !== 'string') throw new HttpError(400, 'note must be a string');
+  // An edited version comes by reference: the hash of a message already in the store (as `listflow approve --edited` puts it).
+  if (b.editedSha256 !== undefined && (b.action !== 'approve' || !isSha256(b.editedSha256))) {
+    throw new HttpError(400, 'editedSha256 goes with approve and is a SHA-256 (64 lower-case hex digits)');
+  }
+  return {
+    action: b.action,
+    reason: b.reason as string | undefined,
+    by: typeof b.by === 'string' ? `web:${b.by}` : 'web',
+    ...(typeof b.note === 'string' ? { note: b.note } : {}),
+    ...(isSha256(b.editedSha256) ? { editedSha256: b.editedSha256 } : {}),
+  };
 }
 
 export function createWebServer(o: WebOptions): http.Server {
@@ -62,6 +74,8 @@ export function createWebServer(o: WebOptions): http.Server {
         }
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new HttpError(404, `no post ${m[1]}`);
+        // An edited message that is not in the store (or not a message) is the request's fault, not a conflict.
+        if (err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === 'BadEdit') throw new HttpError(422, err.cause?.message ?? err.message);
         if (err instanceof WorkflowUpdateFailedError) throw new HttpError(409, err.cause?.message ?? err.message);
         throw err;
       }

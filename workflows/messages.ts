@@ -28,7 +28,9 @@ export interface PostStatus {
     hits: RuleHit[];
     misses: string[];
     /** Who decided after a hold, how, and when. */
-    moderation?: { action: 'approve' | 'reject' | 'discard' | 'expire'; by: string; reason: string; at: string };
+    moderation?: { action: 'approve' | 'reject' | 'discard' | 'expire'; by: string; reason: string; at: string; edited?: EditedApproval };
+    /** Moderators' `defer` notes while the post stayed held, oldest first. */
+    notes?: ModeratorNote[];
   };
   heldUntil: string | null;
   seq: number | null;
@@ -41,16 +43,38 @@ export interface PostStatus {
 }
 
 export interface ModerationDecision {
-  action: 'approve' | 'reject' | 'discard';
+  action: 'approve' | 'reject' | 'discard' | 'defer';
   reason?: string;
   /** Who decided; recorded in the status. */
   by?: string;
+  /** defer: the note kept with the post. */
+  note?: string;
+  /** approve: deliver this stored message (its SHA-256 in the message store) instead of the original. */
+  editedSha256?: string;
+}
+
+/** A `defer`: the post stays held, its timer unchanged; who said what, and when. */
+export interface ModeratorNote {
+  note: string;
+  by: string;
+  at: string;
+}
+
+/** An approval of a corrected version: both messages stay in the store, by hash. */
+export interface EditedApproval {
+  by: string;
+  originalSha256: string;
+  editedSha256: string;
+  /** The edited message's subject, as members receive it. */
+  subject: string;
 }
 
 export const statusQuery = defineQuery<PostStatus>('status');
-export const approveSignal = defineSignal<[{ by?: string }?]>('approve');
+export const approveSignal = defineSignal<[{ by?: string; editedSha256?: string }?]>('approve');
 export const rejectSignal = defineSignal<[{ reason?: string; by?: string }?]>('reject');
 export const discardSignal = defineSignal<[{ by?: string }?]>('discard');
+/** Keeps the post held (timer unchanged) and records the note. */
+export const deferSignal = defineSignal<[{ note?: string; by?: string }?]>('defer');
 /** Like the signals, but answers: the new state, or an error when the post is no longer held. */
 export const moderateUpdate = defineUpdate<PostStatus, [ModerationDecision]>('moderate');
 

@@ -11,8 +11,10 @@ import {
 } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { Accepted, Classification } from '../activities/posts.js';
+import { isSha256 } from '../mail/ids.js';
 import {
   approveSignal,
+  deferSignal,
   discardSignal,
   ListflowSender,
   ListflowState,
@@ -20,6 +22,7 @@ import {
   rejectSignal,
   statusQuery,
   type DeliveryCounts,
+  type EditedApproval,
   type InboundMail,
   type ModerationDecision,
   type PostState,
@@ -34,6 +37,9 @@ export interface PostOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** Defer notes live in the status (and every query answer): keep them bounded. */
+const MAX_NOTES = 100;
+const MAX_NOTE_LENGTH = 1000;
 
 const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
 
@@ -61,6 +67,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   const workflowId = workflowInfo().workflowId;
   const batchCounts = new Map<number, DeliveryCounts>();
   let decision: (ModerationDecision & { by: string }) | undefined;
+  let edited: EditedApproval | undefined;
 
   const status: PostStatus = {
     workflowId,
@@ -105,6 +112,31 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     decision = { ...d, by: d.by || 'unknown' };
   }
 
+  /** defer: the post stays held and its timer runs on; only the note is kept. */
+  function addNote(by: string, note: string): void {
+    if (status.state !== 'held' || decision) return;
+    const notes = (status.decision.notes ??= []);
+    if (notes.length >= MAX_NOTES) return;
+    notes.push({ note: note.slice(0, MAX_NOTE_LENGTH), by, at: new Date().toISOString() });
+    status.updatedAt = new Date().toISOString();
+  }
+
+  /**
+   * approve with an edited version, by hash: the workflow cannot read the store, so an activity checks the
+   * hash names a deliverable message first. Returns why it was not approved, or null when it was.
+   */
+  async function approveEdited(sha256: string, by: string): Promise<{ problem: string; type: string } | null> {
+    const notHeld = () => ({ problem: `the post is not held any more (it is ${status.state})`, type: 'NotHeld' });
+    if (status.state !== 'held' || decision) return notHeld();
+    const check = await core.checkEditedMessage(sha256);
+    if (!check.ok) return { problem: check.problem, type: 'BadEdit' };
+    // Another decision may have come while the check ran.
+    if (status.state !== 'held' || decision) return notHeld();
+    edited = { by, originalSha256: mail.sha256, editedSha256: sha256, subject: check.subject };
+    decide({ action: 'approve', by });
+    return null;
+  }
+
   /** Notices never decide a post's fate: a notice that cannot be sent is recorded in the status, not thrown. */
   const pendingNotices: Promise<void>[] = [];
   function notify(to: string, sending: Promise<{ sent: string[]; failed: string[] }>): void {
@@ -126,20 +158,44 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
 
   setHandler(statusQuery, () => status);
-  setHandler(approveSignal, (arg) => decide({ action: 'approve', by: arg?.by ?? 'signal' }));
+  setHandler(approveSignal, async (arg) => {
+    if (arg?.editedSha256 === undefined) return decide({ action: 'approve', by: arg?.by ?? 'signal' });
+    const refused = await approveEdited(String(arg.editedSha256), arg.by ?? 'signal');
+    // A signal has no answer: say in the status why the post is still held.
+    if (refused?.type === 'BadEdit') addNote('listflow', `approval by ${arg.by ?? 'signal'} not taken: ${refused.problem}`);
+  });
   setHandler(rejectSignal, (arg) => decide({ action: 'reject', reason: arg?.reason, by: arg?.by ?? 'signal' }));
   setHandler(discardSignal, (arg) => decide({ action: 'discard', by: arg?.by ?? 'signal' }));
+  setHandler(deferSignal, (arg) => addNote(arg?.by ?? 'signal', typeof arg?.note === 'string' ? arg.note : ''));
   setHandler(
     moderateUpdate,
     async (d: ModerationDecision) => {
-      decide(d);
+      if (d.action === 'defer') {
+        addNote(d.by || 'unknown', d.note ?? '');
+        return status;
+      }
+      if (d.editedSha256 !== undefined) {
+        const refused = await approveEdited(d.editedSha256, d.by || 'unknown');
+        if (refused) throw ApplicationFailure.nonRetryable(refused.problem, refused.type);
+      } else {
+        decide(d);
+      }
       await condition(() => status.state !== 'held');
       return status;
     },
     {
       validator: (d: ModerationDecision) => {
-        if (!d || !['approve', 'reject', 'discard'].includes(d.action)) {
-          throw ApplicationFailure.nonRetryable('action must be approve, reject or discard', 'BadDecision');
+        if (!d || !['approve', 'reject', 'discard', 'defer'].includes(d.action)) {
+          throw ApplicationFailure.nonRetryable('action must be approve, reject, discard or defer', 'BadDecision');
+        }
+        if (d.editedSha256 !== undefined && (d.action !== 'approve' || !isSha256(d.editedSha256))) {
+          throw ApplicationFailure.nonRetryable('editedSha256 goes with approve and is a SHA-256 (64 lower-case hex digits)', 'BadDecision');
+        }
+        if (d.note !== undefined && (typeof d.note !== 'string' || d.note.length > MAX_NOTE_LENGTH)) {
+          throw ApplicationFailure.nonRetryable(`a note is text of at most ${MAX_NOTE_LENGTH} characters`, 'BadDecision');
+        }
+        if (d.action === 'defer' && (status.decision.notes?.length ?? 0) >= MAX_NOTES) {
+          throw ApplicationFailure.nonRetryable(`the post has ${MAX_NOTES} notes already`, 'BadDecision');
         }
         if (status.state !== 'held' || decision) {
           throw ApplicationFailure.nonRetryable(`the post is not held any more (it is ${status.state})`, 'NotHeld');
@@ -182,8 +238,10 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     const decided = await condition(() => decision !== undefined, holdMs);
     status.heldUntil = null;
     if (decided && decision) {
-      status.decision.moderation = { action: decision.action, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString() };
-      action = decision.action === 'approve' ? 'accept' : decision.action;
+      // defer never sets a decision (it only adds a note), so the action here is approve, reject or discard.
+      const chosen = decision.action as 'approve' | 'reject' | 'discard';
+      status.decision.moderation = { action: chosen, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString(), ...(edited ? { edited } : {}) };
+      action = chosen === 'approve' ? 'accept' : chosen;
       rejectReason = decision.reason || 'rejected by a moderator';
     } else {
       status.decision.moderation = { action: 'expire', by: 'listflow', reason: `no decision in ${c.maxHoldDays} day(s)`, at: new Date().toISOString() };
@@ -210,7 +268,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   setState('accepted');
   let accepted: Accepted;
   try {
-    accepted = await core.acceptPost({ workflowId, mail });
+    accepted = await core.acceptPost({ workflowId, mail, ...(edited ? { sha256: edited.editedSha256 } : {}) });
   } catch (err) {
     // The list was deleted while the post was held: nobody is left to deliver to.
     if (isListGone(err)) {
