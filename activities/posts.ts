@@ -1,6 +1,8 @@
 // Core activities of the post workflow: classify, accept (number, decorate, snapshot), close the ledger.
 import { ApplicationFailure } from '@temporalio/common';
 import { runChain, type Verdict } from '../mail/chain.js';
+import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.js';
+import type { AuthSummary } from '../mail/authenticity.js';
 import { addListHeaders } from '../mail/decorate.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
 import type { MemberModeration } from '../mail/rules/types.js';
@@ -44,7 +46,7 @@ async function loadList(deps: ActivityDeps, address: string) {
 
 export function createPostActivities(deps: ActivityDeps) {
   return {
-    async classifyPost(mail: InboundMail): Promise<Classification> {
+    async classifyPost(mail: InboundMail, auth: AuthSummary | null = null): Promise<Classification> {
       const list = await loadList(deps, mail.list);
       const raw = await getMessage(deps.db, mail.sha256);
       const facts = readFacts(raw);
@@ -55,6 +57,7 @@ export function createPostActivities(deps: ActivityDeps) {
         facts,
         list: { address: list.address, settings: list.settings },
         poster: { address: posterAddress, isMember: !!member, moderation: (member?.moderation as MemberModeration | undefined) ?? null },
+        auth,
       });
       return {
         sender: posterAddress,
@@ -70,7 +73,7 @@ export function createPostActivities(deps: ActivityDeps) {
     },
 
     /** Numbers, decorates and stores the post, and snapshots its recipients. Safe to repeat. */
-    async acceptPost(input: { workflowId: string; mail: InboundMail }): Promise<Accepted> {
+    async acceptPost(input: { workflowId: string; mail: InboundMail; auth?: AuthSummary | null }): Promise<Accepted> {
       const list = await loadList(deps, input.mail.list);
       const s = list.settings;
       const seq = await transaction(deps.db, async (client) => {
@@ -78,13 +81,17 @@ export function createPostActivities(deps: ActivityDeps) {
         if (existing.rows[0]) return Number(existing.rows[0].seq);
         const seq = await nextSequence(client, list.id);
         const raw = await getMessage(client, input.mail.sha256);
-        const decorated = addListHeaders(raw, {
-          list: list.address,
-          displayName: list.displayName,
-          description: s.description,
-          seq,
-          publicUrl: deps.publicUrl,
-        });
+        const decorated = addAuthenticationResults(
+          addListHeaders(raw, {
+            list: list.address,
+            displayName: list.displayName,
+            description: s.description,
+            seq,
+            publicUrl: deps.publicUrl,
+          }),
+          listAuthservId(list.address),
+          input.auth?.header ?? null,
+        );
         const sha = await putMessage(client, decorated);
         await client.query('INSERT INTO posts (workflow_id, list_id, seq, decorated_sha256) VALUES ($1, $2, $3, $4)', [
           input.workflowId,

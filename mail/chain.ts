@@ -5,6 +5,7 @@ import { maxSize } from './rules/max-size.js';
 import { memberModeration } from './rules/member-moderation.js';
 import { noSenders } from './rules/no-senders.js';
 import { nonmemberModeration } from './rules/nonmember-moderation.js';
+import { spoofedMember } from './rules/spoofed-member.js';
 import type { Rule, RuleInput } from './rules/types.js';
 
 /** 'from-rule': the rule names the action (member or nonmember settings); 'defer': note it, go on, hold at the end. */
@@ -18,6 +19,7 @@ export interface ChainRow {
 export const POSTING_CHAIN: readonly ChainRow[] = [
   { rule: noSenders, action: 'discard' },
   { rule: loop, action: 'discard' },
+  { rule: spoofedMember, action: 'hold' },
   { rule: memberModeration, action: 'from-rule' },
   { rule: nonmemberModeration, action: 'from-rule' },
   { rule: maxSize, action: 'defer' },

@@ -17,6 +17,7 @@ export interface ListSettings {
   delivery_retry_days: number;
   delivery_retry_wait_seconds: number;
   delivery_retry_max_wait_seconds: number;
+  hold_spoofed_members: boolean;
 }
 
 interface SettingSpec<K extends keyof ListSettings> {
@@ -135,6 +136,12 @@ export const SETTINGS: { [K in keyof ListSettings]: SettingSpec<K> } = {
     default: 4 * 3600,
     description: 'longest wait between two delivery retries',
     parse: wholeNumber(1, 7 * 86400),
+  },
+  hold_spoofed_members: {
+    key: 'hold_spoofed_members',
+    default: false,
+    description: 'hold a post whose From is a member but which fails DMARC, or both SPF and DKIM (recommended)',
+    parse: boolean,
   },
 };
 

@@ -2,6 +2,7 @@
 import {
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -11,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { Accepted, Classification } from '../activities/posts.js';
+import type { AuthSummary } from '../mail/authenticity.js';
 import {
   approveSignal,
   discardSignal,
@@ -79,6 +81,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     deliveryRounds: 0,
     nextRetryAt: null,
     notices: [],
+    auth: null,
     updatedAt: new Date().toISOString(),
   };
 
@@ -149,8 +152,14 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   );
 
   let c: Classification;
+  let auth: AuthSummary | null = null;
   try {
-    c = await core.classifyPost(mail);
+    // Posts started before sender authentication existed replay without it.
+    if (patched('verify-sender')) {
+      auth = await core.verifySender(mail);
+      status.auth = auth;
+    }
+    c = await core.classifyPost(mail, auth);
   } catch (err) {
     if (isListGone(err)) {
       status.decision.summary = `the list ${mail.list} no longer exists`;
@@ -210,7 +219,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   setState('accepted');
   let accepted: Accepted;
   try {
-    accepted = await core.acceptPost({ workflowId, mail });
+    accepted = await core.acceptPost({ workflowId, mail, auth });
   } catch (err) {
     // The list was deleted while the post was held: nobody is left to deliver to.
     if (isListGone(err)) {

@@ -1,4 +1,5 @@
 // What a posting rule sees and says.
+import type { AuthSummary } from '../authenticity.js';
 import type { MessageFacts } from '../message.js';
 import type { ListSettings, ModerationAction } from '../settings.js';
 
@@ -9,6 +10,8 @@ export interface RuleInput {
   list: { address: string; settings: ListSettings };
   /** What the roster says about the sender (From:, else Sender:). */
   poster: { address: string | null; isMember: boolean; moderation: MemberModeration | null };
+  /** SPF, DKIM, DMARC and ARC results; null or absent when the post was not verified. */
+  auth?: AuthSummary | null;
 }
 
 export interface RuleResult {
