@@ -63,14 +63,14 @@ describe('the posting chain', () => {
   it('is one table a person can read', () => {
     assert.deepEqual(
       POSTING_CHAIN.map((r) => `${r.rule.name}:${r.action}`),
-      ['no-senders:discard', 'loop:discard', 'member-moderation:from-rule', 'nonmember-moderation:from-rule', 'max-size:defer'],
+      ['no-senders:discard', 'loop:discard', 'spoofed-member:hold', 'member-moderation:from-rule', 'nonmember-moderation:from-rule', 'max-size:defer'],
     );
   });
   it('accepts a member post and records every rule it passed', () => {
     const v = runChain(input('member-post.eml', { member: 'default' }));
     assert.equal(v.action, 'accept');
     assert.deepEqual(v.hits, []);
-    assert.deepEqual(v.misses, ['no-senders', 'loop', 'member-moderation', 'nonmember-moderation', 'max-size']);
+    assert.deepEqual(v.misses, ['no-senders', 'loop', 'spoofed-member', 'member-moderation', 'nonmember-moderation', 'max-size']);
   });
   it('holds a nonmember post and says why', () => {
     const v = runChain(input('member-post.eml'));
