@@ -1,7 +1,7 @@
 // The DNS resolver listflow gives mailauth, and the summary of a real verification, against DNS servers on loopback.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { authenticate } from 'mailauth';
+import { authenticate, sealMessage } from 'mailauth';
 import { createDnsResolver, withBudget } from '../../activities/dns.js';
 import { summarize } from '../../mail/authenticity.js';
 import { startDnsServer, startSilentDnsServer, type DnsServer } from '../helpers/dns-server.js';
@@ -63,12 +63,16 @@ describe('the DNS resolver', () => {
 describe('the summary of a verification', () => {
   let dns: DnsServer;
   let key: SigningKey;
+  let forwarder: SigningKey;
   before(async () => {
     const k = dkimKey('sender.test');
+    const f = dkimKey('forwarder.test', 'arc');
     key = k.key;
+    forwarder = f.key;
     dns = await startDnsServer({
       'sender.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
       ...k.record,
+      ...f.record,
       '_dmarc.sender.test': { TXT: ['v=DMARC1; p=quarantine; adkim=s'] },
     });
   });
@@ -98,6 +102,22 @@ describe('the summary of a verification', () => {
     const body = summarize(await verify(Buffer.from(raw.toString('latin1').replace('original body', 'altered body'), 'latin1')), 'lists.example');
     assert.equal(body.dkim.result, 'neutral');
     assert.match(body.header, /dkim=neutral \(body hash did not verify\)/);
+  });
+
+  it('verifies an ARC set a forwarder sealed', async () => {
+    const raw = await signed(await message({ from: 'alice@sender.test', to: 'dev@lists.example' }), key);
+    const seal = await sealMessage(raw, {
+      signingDomain: forwarder.domain,
+      selector: forwarder.selector,
+      privateKey: forwarder.privateKey,
+      // @ts-expect-error mailauth's ARCSealOptions omit the fields createSeal reads for the first set (cv, authResults)
+      cv: 'none',
+      authResults: 'forwarder.test; dkim=pass header.d=sender.test; spf=pass smtp.mailfrom=alice@sender.test',
+    });
+    assert.match(seal.toString(), /^ARC-Seal: i=1;/m);
+    const s = summarize(await verify(Buffer.concat([seal, raw])), 'lists.example');
+    assert.deepEqual(s.arc, { result: 'pass', instance: 1 });
+    assert.match(s.header, /arc=pass \(i=1/);
   });
 
   it('keeps the first ten of a flood of signatures, and counts the rest', async () => {
