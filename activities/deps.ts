@@ -1,5 +1,6 @@
 // What activities are given: connections and settings, created once per worker process.
 import type { Db } from '../store/db.js';
+import type { DnsResolver } from './dns.js';
 import type { SmtpTransport } from './smtp.js';
 
 export interface ActivityDeps {
@@ -8,6 +9,8 @@ export interface ActivityDeps {
   transport?: SmtpTransport;
   publicUrl: string;
   hostname: string;
+  /** DNS for sender authentication (SPF, DKIM, DMARC, ARC); without it posts are recorded as not verified. */
+  dns?: DnsResolver;
 }
 
 export function requireTransport(deps: ActivityDeps): SmtpTransport {

@@ -2,6 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { runChain, type Verdict } from '../mail/chain.js';
 import { stripApproval } from '../mail/approval.js';
+import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.js';
+import type { AuthSummary } from '../mail/authenticity.js';
 import { addListHeaders } from '../mail/decorate.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
 import { passwordApprover } from '../mail/rules/approved.js';
@@ -48,7 +50,7 @@ async function loadList(deps: ActivityDeps, address: string) {
 
 export function createPostActivities(deps: ActivityDeps) {
   return {
-    async classifyPost(mail: InboundMail): Promise<Classification> {
+    async classifyPost(mail: InboundMail, auth: AuthSummary | null = null): Promise<Classification> {
       const list = await loadList(deps, mail.list);
       const raw = await getMessage(deps.db, mail.sha256);
       const facts = readFacts(raw);
@@ -75,6 +77,7 @@ export function createPostActivities(deps: ActivityDeps) {
         site,
         bans,
         approvers,
+        auth,
       });
       return {
         sender: posterAddress,
@@ -91,9 +94,10 @@ export function createPostActivities(deps: ActivityDeps) {
 
     /**
      * Numbers, decorates and stores the post, and snapshots its recipients. Safe to repeat. `sha256`, when
-     * given, is a moderator's edited version to decorate instead of the message as received.
+     * given, is a moderator's edited version to decorate instead of the message as received; `auth` adds
+     * the Authentication-Results of the verification under the list's authserv-id.
      */
-    async acceptPost(input: { workflowId: string; mail: InboundMail; sha256?: string }): Promise<Accepted> {
+    async acceptPost(input: { workflowId: string; mail: InboundMail; sha256?: string; auth?: AuthSummary | null }): Promise<Accepted> {
       const list = await loadList(deps, input.mail.list);
       const s = list.settings;
       const seq = await transaction(deps.db, async (client) => {
@@ -103,13 +107,17 @@ export function createPostActivities(deps: ActivityDeps) {
         // Approved: headers and the pseudo-header line never reach members, whatever the verdict was; an
         // edited version a moderator approved replaces the original.
         const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
-        const decorated = addListHeaders(raw, {
-          list: list.address,
-          displayName: list.displayName,
-          description: s.description,
-          seq,
-          publicUrl: deps.publicUrl,
-        });
+        const decorated = addAuthenticationResults(
+          addListHeaders(raw, {
+            list: list.address,
+            displayName: list.displayName,
+            description: s.description,
+            seq,
+            publicUrl: deps.publicUrl,
+          }),
+          listAuthservId(list.address),
+          input.auth?.header ?? null,
+        );
         const sha = await putMessage(client, decorated);
         await client.query('INSERT INTO posts (workflow_id, list_id, seq, decorated_sha256) VALUES ($1, $2, $3, $4)', [
           input.workflowId,

@@ -90,6 +90,11 @@ export function createIngress(options: IngressOptions): SMTPServer {
     const sha256 = await putMessage(options.db, raw);
     const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const receivedAt = new Date().toISOString();
+    // SPF checks the client's address and HELO name (smtp-server has already turned ::ffff:a.b.c.d into a.b.c.d).
+    const client = {
+      ...(session.remoteAddress ? { clientIp: session.remoteAddress } : {}),
+      ...(session.hostNameAppearsAs ? { helo: String(session.hostNameAppearsAs).slice(0, 255) } : {}),
+    };
     const ids = [...new Set(targets.map((t) => workflowIdFor(t.kind, t.recipient.list, sha256)))];
     for (const t of targets) t.workflowId = workflowIdFor(t.kind, t.recipient.list, sha256);
     const byId = new Map(targets.map((t) => [t.workflowId, t]));
@@ -108,7 +113,7 @@ export function createIngress(options: IngressOptions): SMTPServer {
           return;
         }
         const t = byId.get(id) as Target;
-        const mail: InboundMail = { list: t.recipient.list, sha256, envelopeFrom, rcptTo: t.rcpt, receivedAt, ...(t.recipient.detail ? { detail: t.recipient.detail } : {}) };
+        const mail: InboundMail = { list: t.recipient.list, sha256, envelopeFrom, rcptTo: t.rcpt, receivedAt, ...(t.recipient.detail ? { detail: t.recipient.detail } : {}), ...client };
         try {
           // A Temporal that hangs must not hold the sender: past the deadline it gets 451 and retries, and the
           // retry finds the workflow if the start did land after all (REJECT_DUPLICATE).

@@ -15,6 +15,7 @@ import { memberModeration } from './rules/member-moderation.js';
 import { noSenders } from './rules/no-senders.js';
 import { noSubject } from './rules/no-subject.js';
 import { nonmemberModeration } from './rules/nonmember-moderation.js';
+import { spoofedMember } from './rules/spoofed-member.js';
 import { suspiciousHeader } from './rules/suspicious-header.js';
 import type { Rule, RuleAction, RuleInput } from './rules/types.js';
 
@@ -31,7 +32,7 @@ export const POSTING_CHAIN: readonly ChainRow[] = [
   { rule: approved, action: 'accept' },
   { rule: emergency, action: 'hold' },
   { rule: loop, action: 'discard' },
-  // spoofed-member (hold) goes here
+  { rule: spoofedMember, action: 'hold' },
   { rule: bannedAddress, action: 'discard' },
   { rule: memberModeration, action: 'from-rule' },
   { rule: headerMatch, action: 'from-rule' },

@@ -47,6 +47,7 @@ export interface ListSettings {
   delivery_retry_days: number;
   delivery_retry_wait_seconds: number;
   delivery_retry_max_wait_seconds: number;
+  hold_spoofed_members: boolean;
 }
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
@@ -119,6 +120,7 @@ export const SETTINGS: SpecTable<ListSettings> = {
   require_explicit_destination: scalar('require_explicit_destination', true, 'hold a post whose To/Cc name neither the list nor an alias', boolean),
   max_num_recipients: scalar('max_num_recipients', 10, 'hold a post with this many To/Cc addresses or more (0: no limit)', wholeNumber(0, 100000)),
   administrivia: scalar('administrivia', true, 'hold a short post that looks like a subscribe/unsubscribe/help request', boolean),
+  hold_spoofed_members: scalar('hold_spoofed_members', false, 'hold a post whose From is a member but which fails DMARC, or both SPF and DKIM (recommended)', boolean),
   max_message_size_kb: scalar('max_message_size_kb', 40, 'posts larger than this many KiB are held (0: no limit)', wholeNumber(0, 1024 * 1024)),
   max_hold_days: scalar('max_hold_days', 7, 'days a held post waits for a moderator before the expiry action', wholeNumber(1, 365)),
   hold_expiry_action: scalar('hold_expiry_action', 'discard', 'what happens to a held post nobody acted on (the sender is told either way)', oneOf('discard', 'reject')),

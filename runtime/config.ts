@@ -1,4 +1,5 @@
 // The one validated configuration object of a listflow process, read once from the environment.
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type Role = 'ingress' | 'core' | 'delivery' | 'web';
@@ -36,6 +37,8 @@ export interface Config {
   roles: Role[];
   /** The host name listflow uses in greetings and generated Message-IDs. */
   hostname: string;
+  /** DNS servers for sender authentication (`ip`, `ip:port`, `[ipv6]:port`); undefined: the system's. */
+  dnsServers: string[] | undefined;
 }
 
 /** A configuration problem: one clear line for the operator. */
@@ -85,6 +88,25 @@ export function parseRoles(value: string | undefined): Role[] {
   return [...new Set(roles)] as Role[];
 }
 
+/** LISTFLOW_DNS_SERVERS: comma-separated IP addresses, each with an optional port, as node's setServers takes them. */
+export function parseDnsServers(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value.split(',').map((entry) => {
+    const e = entry.trim();
+    // A resolver is reached by address: a name would need DNS to find DNS.
+    const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(e) ?? (isIP(e) === 6 ? [e, e] : /^([0-9.]+)(?::(\d{1,5}))?$/.exec(e));
+    const ip = m?.[1] ?? '';
+    const port = m?.[2] === undefined ? null : Number(m[2]);
+    if (!m || !isIP(ip) || (port !== null && (port < 1 || port > 65535))) {
+      throw new ConfigError(
+        `LISTFLOW_DNS_SERVERS: "${e}" is not an IP address with an optional port (for example 127.0.0.1, 127.0.0.1:5353 or [::1]:53)`,
+      );
+    }
+    if (port === null) return ip;
+    return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+  });
+}
+
 /** Reads and validates the environment; throws ConfigError with a one-line message on a bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.LISTFLOW_DATA_DIR || './data');
@@ -116,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     roles: parseRoles(env.LISTFLOW_ROLES),
     hostname: env.LISTFLOW_HOSTNAME || 'localhost',
+    dnsServers: parseDnsServers(env.LISTFLOW_DNS_SERVERS),
   };
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { SMTPServer } from 'smtp-server';
 import type { ActivityDeps } from '../activities/deps.js';
+import { createDnsResolver } from '../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
 import type { Db } from '../store/db.js';
@@ -80,7 +81,13 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       cleanups.push(async () => t.close());
     }
 
-    const deps: ActivityDeps = { db, transport, publicUrl: config.publicUrl, hostname: config.hostname };
+    const deps: ActivityDeps = {
+      db,
+      transport,
+      publicUrl: config.publicUrl,
+      hostname: config.hostname,
+      dns: createDnsResolver({ servers: config.dnsServers }),
+    };
     const workers: Worker[] = [];
     if (roles.has('core') || roles.has('delivery')) {
       const native = await NativeConnection.connect({ address: temporalAddress });

@@ -1,6 +1,7 @@
 // Signals, updates, queries and search attributes of listflow's workflows: the names operators and scripts use.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AuthSummary } from '../mail/authenticity.js';
 import type { RuleHit } from '../mail/chain.js';
 
 export type PostState = 'received' | 'held' | 'accepted' | 'delivering' | 'delivered' | 'rejected' | 'discarded' | 'expired';
@@ -39,6 +40,8 @@ export interface PostStatus {
   nextRetryAt: string | null;
   /** What became of each notice this post caused (moderators, poster). */
   notices: string[];
+  /** SPF, DKIM, DMARC and ARC results; null until verified, or when this post was not verified. */
+  auth?: AuthSummary | null;
   updatedAt: string;
 }
 
@@ -109,6 +112,9 @@ export interface InboundMail {
   /** The +detail of bounces+VERP and confirm+TOKEN addresses. */
   detail?: string;
   receivedAt: string;
+  /** The SMTP client's IP address and HELO name, for SPF (absent in mail from before they were recorded). */
+  clientIp?: string;
+  helo?: string;
 }
 
 export type MailKind = 'post' | 'request' | 'owner' | 'bounce';

@@ -2,6 +2,7 @@
 import {
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -12,6 +13,7 @@ import {
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { Accepted, Classification } from '../activities/posts.js';
 import { isSha256 } from '../mail/ids.js';
+import type { AuthSummary } from '../mail/authenticity.js';
 import {
   approveSignal,
   deferSignal,
@@ -86,6 +88,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     deliveryRounds: 0,
     nextRetryAt: null,
     notices: [],
+    auth: null,
     updatedAt: new Date().toISOString(),
   };
 
@@ -205,8 +208,14 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   );
 
   let c: Classification;
+  let auth: AuthSummary | null = null;
   try {
-    c = await core.classifyPost(mail);
+    // Posts started before sender authentication existed replay without it.
+    if (patched('verify-sender')) {
+      auth = await core.verifySender(mail);
+      status.auth = auth;
+    }
+    c = await core.classifyPost(mail, auth);
   } catch (err) {
     if (isListGone(err)) {
       status.decision.summary = `the list ${mail.list} no longer exists`;
@@ -268,7 +277,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   setState('accepted');
   let accepted: Accepted;
   try {
-    accepted = await core.acceptPost({ workflowId, mail, ...(edited ? { sha256: edited.editedSha256 } : {}) });
+    accepted = await core.acceptPost({ workflowId, mail, auth, ...(edited ? { sha256: edited.editedSha256 } : {}) });
   } catch (err) {
     // The list was deleted while the post was held: nobody is left to deliver to.
     if (isListGone(err)) {

@@ -1,5 +1,6 @@
 // What a posting rule sees and says. Everything a rule needs from the database is loaded into RuleInput by
 // the classifying activity, so rules stay pure functions.
+import type { AuthSummary } from '../authenticity.js';
 import type { MessageFacts } from '../message.js';
 import type { AddressPattern } from '../patterns.js';
 import type { ListSettings, ModerationAction } from '../settings.js';
@@ -30,6 +31,8 @@ export interface RuleInput {
   /** This list's bans and the site-wide ones. */
   bans: { list: AddressPattern[]; site: AddressPattern[] };
   approvers: Approver[];
+  /** SPF, DKIM, DMARC and ARC results; null or absent when the post was not verified. */
+  auth?: AuthSummary | null;
 }
 
 /** 'defer': record the hit and go on; the post is held at the end of the chain. */

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
+import type { DnsResolver } from '../../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
 import { createIngress } from '../../ingress/server.js';
 import { parseAssignment } from '../../mail/settings.js';
@@ -27,6 +28,8 @@ export interface StackOptions {
   workers?: boolean;
   /** Use this database instead of a fresh PostgreSQL one (e.g. an embedded PGlite URL). */
   database?: TestDatabase;
+  /** DNS for sender authentication (e.g. createDnsResolver on a startDnsServer()); without it posts are not verified. */
+  dns?: DnsResolver;
 }
 
 export interface Stack {
@@ -47,7 +50,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const taskQueue = uniqueName('core');
   const deliveryTaskQueue = uniqueName('delivery');
   const transport = createSmtpTransport(options.smarthost, 4, 'listflow.test');
-  const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
+  const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test', ...(options.dns ? { dns: options.dns } : {}) };
   const workerOptions = { connection: temporal.native, namespace: 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 4, shutdownGraceTime: '1s' };
   const workers: Worker[] = [];
   if (options.workers !== false) {

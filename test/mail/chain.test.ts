@@ -17,6 +17,7 @@ describe('the posting chain', () => {
         'approved:accept',
         'emergency:hold',
         'loop:discard',
+        'spoofed-member:hold',
         'banned-address:discard',
         'member-moderation:from-rule',
         'header-match:from-rule',
