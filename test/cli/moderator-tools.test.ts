@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, after } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { heldQuery } from '../../cli/held.js';
 import { normalizeLineEnds } from '../../mail/edited.js';
 import { resolveBinary, TEMPORAL_CLI } from '../../runtime/temporal-binary.js';
@@ -20,6 +21,7 @@ import { mailFor } from '../helpers/read-mail.js';
 import { createList, post, queuedId, subscribe, useStack } from '../helpers/stack.js';
 import { devServerAddress, uniqueName } from '../helpers/temporal.js';
 import { createWebServer } from '../../web/server.js';
+import { workflowBundle } from '../../workers/index.js';
 import { runCli } from './run-cli.js';
 
 describe('moderator tools: defer, approve --edited, and clearing a spam flood', () => {
@@ -220,13 +222,15 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
       handle.executeUpdate(moderateUpdate, { args: [{ action: 'reject', editedSha256: unknown }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError && /editedSha256 goes with approve/.test(String(err.cause?.message)),
     );
+    const deferred = await handle.executeUpdate(moderateUpdate, { args: [{ action: 'defer', note: 'will fix the subject', by: 'script' }] });
+    assert.deepEqual(deferred.decision.notes?.map((n) => n.note), ['will fix the subject']);
     // The signal cannot answer: the post stays held, and a note says why.
     const bad = await temporal(['workflow', 'signal', '--workflow-id', id, '--name', 'approve', '--input', JSON.stringify({ by: 'ops@example.org', editedSha256: unknown })]);
     assert.equal(bad.code, 0, bad.stderr);
-    const { status: stillHeld } = await watchPost(env.stack.client, id, (s) => (s.decision.notes?.length ?? 0) === 1, 'a note');
+    const { status: stillHeld } = await watchPost(env.stack.client, id, (s) => (s.decision.notes?.length ?? 0) === 2, 'a second note');
     assert.equal(stillHeld.state, 'held');
-    assert.equal(stillHeld.decision.notes?.[0]?.by, 'listflow');
-    assert.match(stillHeld.decision.notes?.[0]?.note ?? '', new RegExp(`^approval by ops@example\\.org not taken: the edited message ${unknown} is not in the message store$`));
+    assert.equal(stillHeld.decision.notes?.[1]?.by, 'listflow');
+    assert.match(stillHeld.decision.notes?.[1]?.note ?? '', new RegExp(`^approval by ops@example\\.org not taken: the edited message ${unknown} is not in the message store$`));
     assert.equal(await findMessage(env.stack.db, unknown), null);
 
     const edited = Buffer.from([`From: ${author}`, `To: ${list}`, 'Subject: Edited through the signal', '', 'Edited body.', ''].join('\r\n'));
@@ -236,6 +240,10 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
     const { status } = await watchPost(env.stack.client, id, inState('delivered'), 'delivered');
     assert.deepEqual([status.decision.moderation?.by, status.decision.moderation?.edited?.editedSha256], ['ops@example.org', sha]);
     await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject === 'Edited through the signal')));
+
+    // Determinism: the history these handlers made (a defer, activities run from an update and a signal) replays.
+    await handle.result();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'edited-approval' }, await handle.fetchHistory());
   });
 
   it('the HTTP API defers with a note and approves an edited message by hash (400 for a bad hash, 422 for one not stored)', async () => {
