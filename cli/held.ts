@@ -98,7 +98,10 @@ export interface HeldOptions {
   summary?: boolean;
 }
 
-/** Held posts per list, from visibility alone: one listing, no worker asked, so thousands take a moment. */
+/**
+ * Held posts per list, from visibility alone: one listing, no worker asked, so thousands take a moment.
+ * Not `count … GROUP BY ListflowList`: Temporal groups counts by ExecutionStatus only (checked on the dev server).
+ */
 async function summary(ctx: Context, client: Client, list: string | undefined, pattern: AddressPattern | undefined, opts: HeldOptions): Promise<void> {
   const perList = new Map<string, number>();
   for (const wf of await findHeld(client, list, pattern)) perList.set(wf.list, (perList.get(wf.list) ?? 0) + 1);

@@ -17,6 +17,7 @@ export function editedMessageProblem(raw: Buffer, maxBytes: number): string | nu
   const { header } = splitHeaderBlock(raw);
   const lines = header.toString('latin1').split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (/^From /.test(lines[0] ?? '')) return 'starts with an mbox "From " line: remove that line (the message starts after it)';
   if (lines.length === 0 || !FIELD.test(lines[0] ?? '')) return 'does not start with a header block (From:, Subject:, … then a blank line)';
   const bad = lines.findIndex((line) => !FIELD.test(line) && !CONTINUATION.test(line));
   if (bad >= 0) return `has a line in its header block that is not a header field (line ${bad + 1})`;
