@@ -42,6 +42,7 @@ describe('listflow posting policy commands', () => {
     const list = await newList();
     const add = await runCli(env, ['lists', 'set', list, 'accept_these_nonmembers+=^.*@partner\\.example$', 'accept_these_nonmembers+=@announce@lists.example', 'header_matches+=X-Spam-Score: ^\\*{5} -> discard']);
     assert.equal(add.code, 0, add.stderr);
+    assert.equal(add.stderr, 'listflow: note: there is no list announce@lists.example (yet), so @announce@lists.example matches nobody\n');
     assert.equal(
       add.stdout,
       `${list}: accept_these_nonmembers = ^.*@partner\\.example$, @announce@lists.example\n${list}: header_matches = X-Spam-Score: ^\\*{5} -> discard\n`,
