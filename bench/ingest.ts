@@ -39,8 +39,8 @@ async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string
   let host: Host | undefined;
   try {
     host = await startHost({ databaseUrl: ctx.databaseUrl, temporalAddress: ctx.temporal.address, smarthost: sink.url, roles });
-    // smtp-source numbers each message in its Message-Id (<pid.fd.count@host>), so every post's bytes differ.
-    const args = ['-s', String(sessions), '-d', '-m', String(posts), '-l', '2048', '-f', poster, '-t', list, '-M', 'bench.example', `127.0.0.1:${host.smtpPort}`];
+    // A subject, or the no-subject rule would hold every post. smtp-source numbers each message in its Message-Id (<pid.fd.count@host>), so every post's bytes differ.
+    const args = ['-s', String(sessions), '-d', '-m', String(posts), '-l', '2048', '-f', poster, '-t', list, '-S', 'bench post', '-M', 'bench.example', `127.0.0.1:${host.smtpPort}`];
     ctx.log(`ingest (${roles}): smtp-source ${args.join(' ')}`);
     const cpu = startCpuWindow(host.pid);
     const run = await runSource(smtpSource, args, envInt('BENCH_INGEST_TIMEOUT_S', 300) * 1000);

@@ -3,7 +3,7 @@ import { AddressError, normalizeAddress } from '../mail/address.js';
 import { parseAssignments, SETTING_KEYS, SETTINGS, settingSpec, type ListSettings } from '../mail/settings.js';
 import { isDefault, redacted, type SettingSpec } from '../mail/setting-kinds.js';
 import { transaction } from '../store/db.js';
-import { allLists, createList, deleteList, getList, ListExistsError, updateSettings, type List } from '../store/lists.js';
+import { allLists, createList, deleteList, existingLists, getList, ListExistsError, updateSettings, type List } from '../store/lists.js';
 import { addMembers, countByRole } from '../store/members.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -121,6 +121,10 @@ export async function listsSet(ctx: Context, text: string, assignments: string[]
   for (const key of Object.keys(changes) as (keyof ListSettings)[]) {
     ctx.out(`${updated.address}: ${key} = ${showValue(key, updated.settings[key])}\n`);
   }
+  // @list items are kept even when no such list exists yet (it may be created next), but a typo should show.
+  const named = Object.values(changes).flatMap((v) => (Array.isArray(v) ? v.filter((i: string) => i.startsWith('@')).map((i: string) => i.slice(1)) : []));
+  const found = new Set(await existingLists(db, named));
+  for (const l of new Set(named)) if (!found.has(l)) ctx.warn(`note: there is no list ${l} (yet), so @${l} matches nobody`);
 }
 
 export async function listsDelete(ctx: Context, text: string, opts: { yes?: boolean }): Promise<void> {

@@ -9,7 +9,7 @@ import type { SMTPServer } from 'smtp-server';
 import type { DnsResolver } from '../../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
 import { createIngress } from '../../ingress/server.js';
-import { parseAssignment } from '../../mail/settings.js';
+import { parseAssignments } from '../../mail/settings.js';
 import type { Db } from '../../store/db.js';
 import { createList as storeCreateList, updateSettings } from '../../store/lists.js';
 import { addMembers, type Role } from '../../store/members.js';
@@ -96,8 +96,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 export async function createList(db: Db, settings: string[] = [], prefix = 'dev'): Promise<string> {
   const address = `${uniqueName(prefix)}@lists.example`;
   await storeCreateList(db, address);
-  let changes = {};
-  for (const s of settings) changes = { ...changes, ...parseAssignment(s) };
+  // In order, each seeing the ones before, so two `key+=item` both count; a bad one fails the test at once.
+  const { changes, problems } = parseAssignments(settings);
+  if (problems.length) throw new Error(problems.join('; '));
   await updateSettings(db, address, changes);
   return address;
 }
