@@ -1,12 +1,13 @@
 // Every activity, made from one factory that receives its dependencies.
 import type { ActivityDeps } from './deps.js';
+import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
 
 /** Activities that need the database only: they run on the core task queue. */
 export function createCoreActivities(deps: ActivityDeps) {
-  return { ...createPostActivities(deps) };
+  return { ...createPostActivities(deps), ...createConfirmActivities(deps) };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */

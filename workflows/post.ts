@@ -2,6 +2,8 @@
 import {
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -13,11 +15,13 @@ import type { CoreActivities, OutboundActivities } from '../activities/index.js'
 import type { Accepted, Classification } from '../activities/posts.js';
 import {
   approveSignal,
+  decidedPostSignal,
   discardSignal,
   ListflowSender,
   ListflowState,
   moderateUpdate,
   rejectSignal,
+  remindersWorkflowId,
   statusQuery,
   type DeliveryCounts,
   type InboundMail,
@@ -110,7 +114,11 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   function notify(to: string, sending: Promise<{ sent: string[]; failed: string[] }>): void {
     pendingNotices.push(
       sending.then(
-        (r) => {
+        (r: { sent: string[]; failed: string[]; skipped?: string }) => {
+          if (r.skipped) {
+            status.notices.push(`${to}: not sent (${r.skipped})`);
+            return;
+          }
           status.notices.push(`${to}: ${r.sent.length ? `sent to ${r.sent.join(', ')}` : 'nobody to send to'}${r.failed.length ? `; refused for ${r.failed.join(', ')}` : ''}`);
         },
         (err: Error) => {
@@ -175,12 +183,30 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     status.heldUntil = new Date(Date.now() + holdMs).toISOString();
     setState('held');
     // Notices go out while the post waits: a moderator may decide before they are even sent.
-    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, days: c.maxHoldDays, sha256: mail.sha256 }));
+    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, hits: c.verdict.hits, days: c.maxHoldDays, heldUntil: status.heldUntil, sha256: mail.sha256 }));
+    // The list's daily reminder learns of the post; patched so histories from before reminders still replay.
+    const reminders = patched('moderation-reminders');
+    let registered: Promise<void> = Promise.resolve();
+    if (reminders) {
+      const heldAt = new Date().toISOString();
+      registered = core.registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: { workflowId, sender: c.sender, subject: c.subject, heldAt, heldUntil: status.heldUntil } }).catch((err: Error) => {
+        status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
+      });
+    }
     if (c.notifyHeldSender && mayTellPoster) {
       notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
     }
     const decided = await condition(() => decision !== undefined, holdMs);
     status.heldUntil = null;
+    if (reminders) {
+      // After the registration, so the reminder workflow never learns of the decision before the hold.
+      await registered;
+      await getExternalWorkflowHandle(remindersWorkflowId(mail.list))
+        .signal(decidedPostSignal, { workflowId })
+        .catch(() => {
+          // No reminder workflow runs (it ended, finding the post decided): nothing to tell.
+        });
+    }
     if (decided && decision) {
       status.decision.moderation = { action: decision.action, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString() };
       action = decision.action === 'approve' ? 'accept' : decision.action;
@@ -202,7 +228,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   if (action === 'reject') {
     setState('rejected');
     if (mayTellPoster) {
-      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason } }));
+      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason, hits: c.verdict.hits } }));
     }
     return finish();
   }
