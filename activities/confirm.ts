@@ -10,7 +10,7 @@ import { siteSecret } from '../store/db.js';
 import { getList } from '../store/lists.js';
 import { findMember } from '../store/members.js';
 import { getMessage } from '../store/messages.js';
-import { claimToken } from '../store/tokens.js';
+import { claimToken, pruneUsedTokens } from '../store/tokens.js';
 import {
   heldPostSignal,
   initialAttributes,
@@ -115,6 +115,7 @@ export function createConfirmActivities(deps: ActivityDeps) {
         claimedBy: input.workflowId,
         expiresAt: new Date(claims.expiresAt * 1000),
       });
+      await pruneUsedTokens(deps.db);
       if (used) return refuse(`this address was already used, by ${clean(used.usedBy)} at ${used.usedAt}`, ['Each moderation address works once.'], postId);
 
       const by = `${moderator} (by mail)`;

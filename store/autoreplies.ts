@@ -23,6 +23,8 @@ export async function takeAutoreply(db: Db, address: string, ref: string): Promi
   const key = addressKey(address);
   return transaction(db, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(7451004, hashtext($1))', [key]);
+    // Earlier days no longer count: each address's old rows go when it is next answered.
+    await client.query(`DELETE FROM autoreplies WHERE address_key = $1 AND day < (now() AT TIME ZONE 'utc')::date`, [key]);
     const limit = await autoreplyDailyLimit(client);
     const { rows: mine } = await client.query('SELECT 1 FROM autoreplies WHERE ref = $1', [ref]);
     const { rows } = await client.query<{ n: string }>(

@@ -10,6 +10,7 @@ CREATE TABLE used_tokens (
   expires_at  timestamptz NOT NULL,           -- rows are useless after this and may be deleted
   used_at     timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX used_tokens_expiry ON used_tokens (expires_at);
 
 -- One row per automatic reply sent (or about to be): ref names the reply, so a retried activity counts once.
 CREATE TABLE autoreplies (
