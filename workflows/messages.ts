@@ -113,6 +113,8 @@ export interface RemindersInput {
   remindersSent?: number;
   /** When the next reminder is due (kept across continue-as-new). */
   nextReminderAt?: string;
+  /** History length that makes it continue as new (default 2,000; tests set it low). */
+  maxHistory?: number;
 }
 
 export interface RemindersStatus {

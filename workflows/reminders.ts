@@ -29,7 +29,7 @@ export async function remindersWorkflow(input: RemindersInput): Promise<Reminder
     retry: { initialInterval: '30s', maximumInterval: '30m', backoffCoefficient: 2 },
   });
 
-  const tooLong = () => workflowInfo().historyLength > MAX_HISTORY || workflowInfo().continueAsNewSuggested;
+  const tooLong = () => workflowInfo().historyLength > (input.maxHistory ?? MAX_HISTORY) || workflowInfo().continueAsNewSuggested;
   let nextAt = input.nextReminderAt ? Date.parse(input.nextReminderAt) : Date.now() + DAY_MS;
   for (;;) {
     status.nextReminderAt = new Date(nextAt).toISOString();

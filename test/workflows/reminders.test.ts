@@ -4,20 +4,24 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
 import { workflowIdFor } from '../../mail/ids.js';
+import type { WaitingPost } from '../../mail/notices.js';
 import { putMessage } from '../../store/messages.js';
-import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import { createCoreWorker, createDeliveryWorker, workflowBundle } from '../../workers/index.js';
 import {
   approveSignal,
+  decidedPostSignal,
   discardSignal,
+  heldPostSignal,
   remindersQuery,
   remindersWorkflowId,
   type InboundMail,
   type RemindersStatus,
 } from '../../workflows/messages.js';
 import type { postWorkflow } from '../../workflows/post.js';
+import type { remindersWorkflow } from '../../workflows/reminders.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { inState, watchPost } from '../helpers/post-status.js';
 import { mailFor } from '../helpers/read-mail.js';
@@ -136,6 +140,41 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     await env.sleep('3 days');
     assert.equal(reminders().length, 2, 'no reminder once nothing waits');
     assert.equal((await env.client.workflow.getHandle(remindersWorkflowId(list)).describe()).status.name, 'COMPLETED');
+
+    // Replay-safe: the finished histories (reminders with signals, timers and activities; a post that told it) replay.
+    const bundle = await workflowBundle();
+    for (const id of [remindersWorkflowId(list), b.workflowId]) {
+      const history = await env.client.workflow.getHandle(id).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: id }, history);
+    }
+  });
+
+  it('continues as new when a flood of holds makes its history long, keeping every waiting post and the due time', async () => {
+    const list = await createList(database.db);
+    const now = new Date().toISOString();
+    const ids = Array.from({ length: 30 }, (_, i) => `post/${list}/${i.toString(16).padStart(16, '0')}`);
+    const held = (workflowId: string): WaitingPost => ({ workflowId, sender: 'flood@elsewhere.example', subject: 'spam', heldAt: now, heldUntil: now });
+    // As registerHeldPost starts it: with the first hold.
+    const handle = await env.client.workflow.signalWithStart<typeof remindersWorkflow, [WaitingPost]>('remindersWorkflow', {
+      workflowId: remindersWorkflowId(list),
+      taskQueue,
+      args: [{ list, deliveryTaskQueue, waiting: [], maxHistory: 40 }],
+      signal: heldPostSignal,
+      signalArgs: [held(ids[0] as string)],
+    });
+    const firstRun = handle.signaledRunId;
+    const due = (await remindersUntil(list, (s) => s.waiting.length === 1, 'started')).nextReminderAt;
+    for (const workflowId of ids.slice(1)) {
+      await handle.signal(heldPostSignal, held(workflowId));
+    }
+    const after = await remindersUntil(list, (s) => s.waiting.length === 30, 'all 30 waiting');
+    const d = await handle.describe();
+    assert.notEqual(d.runId, firstRun, 'a new run took over');
+    assert.deepEqual(after.waiting.map((p) => p.workflowId).sort(), [...ids].sort());
+    assert.equal(after.nextReminderAt, due, 'the day does not start over');
+    for (const workflowId of ids) await handle.signal(decidedPostSignal, { workflowId });
+    const ended = await resultWithin<RemindersStatus>(env.client.workflow.getHandle(remindersWorkflowId(list)));
+    assert.deepEqual(ended.waiting, []);
   });
 
   it('starts again for a post held after the last one was decided', async () => {
