@@ -13,7 +13,8 @@ import { getMessage } from '../store/messages.js';
 import { claimToken, pruneUsedTokens } from '../store/tokens.js';
 import {
   heldPostSignal,
-  initialAttributes,
+  ListflowKind,
+  ListflowList,
   moderateUpdate,
   remindersWorkflowId,
   statusQuery,
@@ -171,7 +172,11 @@ export function createConfirmActivities(deps: ActivityDeps) {
         args: [{ list: input.list, deliveryTaskQueue: input.deliveryTaskQueue, waiting: [] }],
         signal: heldPostSignal,
         signalArgs: [input.post],
-        typedSearchAttributes: initialAttributes(input.list, 'reminders', ''),
+        // No state or sender: it is not a message, and must not show up among received or held mail.
+        typedSearchAttributes: [
+          { key: ListflowList, value: input.list },
+          { key: ListflowKind, value: 'reminders' },
+        ],
       });
     },
   };

@@ -91,7 +91,7 @@ export interface InboundMail {
 export type MailKind = 'post' | 'request' | 'owner' | 'bounce' | 'confirm';
 
 /** Search attributes a workflow starts with, so it can be found from the moment ingress answers 250. */
-export function initialAttributes(list: string, kind: MailKind | 'reminders', sender: string) {
+export function initialAttributes(list: string, kind: MailKind, sender: string) {
   return [
     { key: ListflowList, value: list },
     { key: ListflowKind, value: kind },

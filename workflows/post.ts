@@ -42,6 +42,8 @@ const DAY_MS = 86_400_000;
 const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
 
 const core = proxyActivities<CoreActivities>({ startToCloseTimeout: '5m', retry: dbRetry });
+/** Telling the reminder workflow is worth an hour of retries, no more: a decision waits for it. */
+const reminderRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry });
 
 function outbound(taskQueue: string) {
   const notices = proxyActivities<OutboundActivities>({
@@ -188,10 +190,12 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     const reminders = patched('moderation-reminders');
     let registered: Promise<void> = Promise.resolve();
     if (reminders) {
-      const heldAt = new Date().toISOString();
-      registered = core.registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: { workflowId, sender: c.sender, subject: c.subject, heldAt, heldUntil: status.heldUntil } }).catch((err: Error) => {
-        status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
-      });
+      const waiting = { workflowId, sender: c.sender, subject: c.subject, heldAt: new Date().toISOString(), heldUntil: status.heldUntil };
+      registered = reminderRegistry
+        .registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: waiting })
+        .catch((err: Error) => {
+          status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
+        });
     }
     if (c.notifyHeldSender && mayTellPoster) {
       notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
