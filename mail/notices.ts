@@ -39,10 +39,10 @@ function actLines(workflowId: string, confirm: ConfirmAddresses | null): string[
   return [
     ...(confirm
       ? [
-          `To decide by mail, send a message to one of these addresses (a reply with`,
-          `this notice's text is fine). The subject or the first line of the body may`,
-          `say "approve", "reject <reason for the poster>" or "discard"; it must agree`,
-          `with the address, or nothing is done and you are told why.`,
+          `To decide by mail, write to one of these addresses (quoting this notice is`,
+          `fine). The subject or the first line of the body may say "approve",`,
+          `"reject <reason for the poster>" or "discard"; it must agree with the`,
+          `address, or nothing is done and you are told why.`,
           ``,
           `  approve:  ${confirm.approve}`,
           `  reject:   ${confirm.reject}`,
