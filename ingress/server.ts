@@ -32,6 +32,7 @@ const WORKFLOW_TYPES: Record<MailKind, string> = {
   request: 'requestWorkflow',
   owner: 'ownerWorkflow',
   bounce: 'bounceWorkflow',
+  confirm: 'confirmWorkflow',
 };
 
 /** How long one workflow start may take before the sender is told to retry. */
@@ -45,6 +46,8 @@ function kindOf(r: ListRecipient): MailKind {
       return 'owner';
     case 'bounces':
       return 'bounce';
+    case 'confirm':
+      return 'confirm';
     default:
       return 'request';
   }

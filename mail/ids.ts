@@ -1,5 +1,5 @@
 // Workflow IDs people type: post/<list>/<key>, where key is the first 16 hex digits of the raw message's SHA-256.
-export type IdKind = 'post' | 'request' | 'owner' | 'bounce';
+export type IdKind = 'post' | 'request' | 'owner' | 'bounce' | 'confirm';
 
 export function messageKey(sha256: string): string {
   return sha256.slice(0, 16);

@@ -3,7 +3,7 @@ import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } fro
 import type { OutboundActivities } from '../activities/index.js';
 import { ListflowState, mailStatusQuery, type InboundMail, type MailStatus } from './messages.js';
 
-function tracker(mail: InboundMail, kind: string) {
+export function tracker(mail: InboundMail, kind: string) {
   const status: MailStatus = {
     workflowId: workflowInfo().workflowId,
     kind,

@@ -1,3 +1,5 @@
 // The workflows a core worker runs.
 export { postWorkflow } from './post.js';
 export { ownerWorkflow, requestWorkflow, bounceWorkflow } from './inbound.js';
+export { confirmWorkflow } from './confirm.js';
+export { remindersWorkflow } from './reminders.js';

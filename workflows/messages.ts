@@ -3,6 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuthSummary } from '../mail/authenticity.js';
 import type { RuleHit } from '../mail/chain.js';
+import type { WaitingPost } from '../mail/notices.js';
 
 export type PostState = 'received' | 'held' | 'accepted' | 'delivering' | 'delivered' | 'rejected' | 'discarded' | 'expired';
 
@@ -117,7 +118,7 @@ export interface InboundMail {
   helo?: string;
 }
 
-export type MailKind = 'post' | 'request' | 'owner' | 'bounce';
+export type MailKind = 'post' | 'request' | 'owner' | 'bounce' | 'confirm';
 
 /** Search attributes a workflow starts with, so it can be found from the moment ingress answers 250. */
 export function initialAttributes(list: string, kind: MailKind, sender: string) {
@@ -128,3 +129,34 @@ export function initialAttributes(list: string, kind: MailKind, sender: string) 
     { key: ListflowSender, value: sender.toLowerCase() },
   ];
 }
+
+/** A list's daily reminder of held posts: one workflow per list, while any post waits. */
+export function remindersWorkflowId(list: string): string {
+  return `reminders/${list}`;
+}
+
+export interface RemindersInput {
+  list: string;
+  deliveryTaskQueue: string;
+  /** Posts already waiting (carried over by continue-as-new). */
+  waiting: WaitingPost[];
+  remindersSent?: number;
+  /** When the next reminder is due (kept across continue-as-new). */
+  nextReminderAt?: string;
+  /** History length that makes it continue as new (default 2,000; tests set it low). */
+  maxHistory?: number;
+}
+
+export interface RemindersStatus {
+  list: string;
+  waiting: WaitingPost[];
+  remindersSent: number;
+  lastReminder: string | null;
+  nextReminderAt: string | null;
+}
+
+/** A post was held: remind the moderators of it until it is decided. */
+export const heldPostSignal = defineSignal<[WaitingPost]>('held');
+/** A held post was decided or expired. */
+export const decidedPostSignal = defineSignal<[{ workflowId: string }]>('decided');
+export const remindersQuery = defineQuery<RemindersStatus>('status');

@@ -2,6 +2,7 @@
 import {
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
@@ -17,11 +18,13 @@ import type { AuthSummary } from '../mail/authenticity.js';
 import {
   approveSignal,
   deferSignal,
+  decidedPostSignal,
   discardSignal,
   ListflowSender,
   ListflowState,
   moderateUpdate,
   rejectSignal,
+  remindersWorkflowId,
   statusQuery,
   type DeliveryCounts,
   type EditedApproval,
@@ -46,6 +49,8 @@ const MAX_NOTE_LENGTH = 1000;
 const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
 
 const core = proxyActivities<CoreActivities>({ startToCloseTimeout: '5m', retry: dbRetry });
+/** Telling the reminder workflow is worth an hour of retries, no more: a decision waits for it. */
+const reminderRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry });
 
 function outbound(taskQueue: string) {
   const notices = proxyActivities<OutboundActivities>({
@@ -145,7 +150,11 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   function notify(to: string, sending: Promise<{ sent: string[]; failed: string[] }>): void {
     pendingNotices.push(
       sending.then(
-        (r) => {
+        (r: { sent: string[]; failed: string[]; skipped?: string }) => {
+          if (r.skipped) {
+            status.notices.push(`${to}: not sent (${r.skipped})`);
+            return;
+          }
           status.notices.push(`${to}: ${r.sent.length ? `sent to ${r.sent.join(', ')}` : 'nobody to send to'}${r.failed.length ? `; refused for ${r.failed.join(', ')}` : ''}`);
         },
         (err: Error) => {
@@ -240,12 +249,32 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     status.heldUntil = new Date(Date.now() + holdMs).toISOString();
     setState('held');
     // Notices go out while the post waits: a moderator may decide before they are even sent.
-    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, days: c.maxHoldDays, sha256: mail.sha256 }));
+    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, hits: c.verdict.hits, days: c.maxHoldDays, heldUntil: status.heldUntil, sha256: mail.sha256 }));
+    // The list's daily reminder learns of the post; patched so histories from before reminders still replay.
+    const reminders = patched('moderation-reminders');
+    let registered: Promise<void> = Promise.resolve();
+    if (reminders) {
+      const waiting = { workflowId, sender: c.sender, subject: c.subject, heldAt: new Date().toISOString(), heldUntil: status.heldUntil };
+      registered = reminderRegistry
+        .registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: waiting })
+        .catch((err: Error) => {
+          status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
+        });
+    }
     if (c.notifyHeldSender && mayTellPoster) {
       notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
     }
     const decided = await condition(() => decision !== undefined, holdMs);
     status.heldUntil = null;
+    if (reminders) {
+      // After the registration, so the reminder workflow never learns of the decision before the hold.
+      await registered;
+      await getExternalWorkflowHandle(remindersWorkflowId(mail.list))
+        .signal(decidedPostSignal, { workflowId })
+        .catch(() => {
+          // No reminder workflow runs (it ended, finding the post decided): nothing to tell.
+        });
+    }
     if (decided && decision) {
       // defer never sets a decision (it only adds a note), so the action here is approve, reject or discard.
       const chosen = decision.action as 'approve' | 'reject' | 'discard';
@@ -269,7 +298,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   if (action === 'reject') {
     setState('rejected');
     if (mayTellPoster) {
-      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason } }));
+      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason, hits: c.verdict.hits } }));
     }
     return finish();
   }

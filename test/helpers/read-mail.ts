@@ -26,9 +26,22 @@ function decodeQuotedPrintable(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/** The first text/plain part of a multipart message (notices with the post attached), else the message itself. */
+function firstTextPart(raw: Buffer): Buffer {
+  const { header, body } = splitHeaderBlock(raw);
+  const boundary = /^content-type:\s*multipart\/[^;]*;[^]*?boundary="?([^";\r\n]+)"?/im.exec(header.toString('latin1'))?.[1];
+  if (!boundary) return raw;
+  for (const part of body.toString('latin1').split(`--${boundary}`)) {
+    const bytes = Buffer.from(part.replace(/^\r?\n/, ''), 'latin1');
+    const partHeader = splitHeaderBlock(bytes).header.toString('latin1');
+    if (/^content-type:\s*text\/plain/im.test(partHeader)) return bytes;
+  }
+  return raw;
+}
+
 export function readMail(r: Received): ReadMail {
   const facts = readFacts(r.raw);
-  const { header, body } = splitHeaderBlock(r.raw);
+  const { header, body } = splitHeaderBlock(firstTextPart(r.raw));
   const encoding = /^content-transfer-encoding:\s*(\S+)/im.exec(header.toString('latin1'))?.[1]?.toLowerCase();
   const raw = body.toString('latin1');
   const text =

@@ -51,7 +51,7 @@ describe('ingress accounts for everything it accepts', () => {
     await send('help please', 'carol@example.net', [listSubAddress(dev, 'request')], [['request', dev]]);
     await send('join', 'carol@example.net', [listSubAddress(dev, 'join')], [['request', dev]]);
     await send('leave', 'bob@example.com', [listSubAddress(dev, 'leave')], [['request', dev]]);
-    await send('confirm', 'carol@example.net', [listSubAddress(dev, 'confirm', 'abc123')], [['request', dev]]);
+    await send('confirm', 'carol@example.net', [listSubAddress(dev, 'confirm', 'abc123')], [['confirm', dev]]);
     await send('for the owner', 'carol@example.net', [listSubAddress(dev, 'owner')], [['owner', dev]]);
     await send('a bounce', false, [listSubAddress(ops, 'bounces', 'ffff0000')], [['bounce', ops]]);
 
