@@ -6,10 +6,10 @@ import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.j
 import type { AuthSummary } from '../mail/authenticity.js';
 import { addListHeaders } from '../mail/decorate.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
-import { passwordApprover } from '../mail/rules/approved.js';
+import { passwordApprover, tokenApprover } from '../mail/rules/approved.js';
 import type { Approver, MemberModeration } from '../mail/rules/types.js';
 import { bansFor } from '../store/bans.js';
-import { transaction } from '../store/db.js';
+import { siteSecret, transaction } from '../store/db.js';
 import { countDeliveries, expirePending, batchesWithPending, recordBounceEvent, snapshotRecipients, type DeliveryCounts } from '../store/deliveries.js';
 import { getList, nextSequence } from '../store/lists.js';
 import { findMember, memberOfLists } from '../store/members.js';
@@ -69,6 +69,7 @@ export function createPostActivities(deps: ActivityDeps) {
       const member = roles.find((r) => r.role === 'member');
       const approvers: Approver[] = [];
       if (s.moderator_password) approvers.push(passwordApprover(s.moderator_password));
+      approvers.push(tokenApprover(await siteSecret(deps.db), list.address, Math.floor(Date.now() / 1000)));
       const verdict = runChain({
         facts,
         envelopeFrom: mail.envelopeFrom,

@@ -68,6 +68,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => lists().then((m) => m.listsShow)));
   l.command('set <list> <key=value...>').description('change settings (key=value; lists: key+=item, key-=item, key=); all checked before any is stored')
     .action(run(() => lists().then((m) => m.listsSet)));
+  l.command('approval-token <list>').description('a moderator token for "Approved: <token>" posts, signed for this list')
+    .option('--days <n>', 'days it stays valid (default 30)').option('--for <address>', 'whom it is issued to, shown when it approves a post')
+    .option('--json', 'JSON for scripts')
+    .action(run(() => import('./approval-token.js').then((m) => m.approvalToken)));
   l.command('delete <list>').description('delete a list and its roster').option('--yes', 'really delete')
     .action(run(() => lists().then((m) => m.listsDelete)));
 

@@ -7,13 +7,15 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export const TOKEN_KINDS = {
   moderation: ['approve', 'reject', 'discard'],
+  /** A moderator's standing approval for the list, used as `Approved: <token>`; ref is the moderator's address. */
+  approval: ['approve'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;
 export type TokenAction<K extends TokenKind = TokenKind> = (typeof TOKEN_KINDS)[K][number];
 
 /** The wire code of each kind: append only. */
-const KIND_CODES: TokenKind[] = ['moderation'];
+const KIND_CODES: TokenKind[] = ['moderation', 'approval'];
 
 export interface TokenClaims<K extends TokenKind = TokenKind> {
   kind: K;

@@ -1,8 +1,8 @@
 // A moderator pre-approves a post with the list's password in an Approved: header or first body line.
-import { verifyPassword } from '../password.js';
-import type { Approver, Rule } from './types.js';
-
 import { APPROVAL_HEADERS } from '../approval-line.js';
+import { verifyPassword } from '../password.js';
+import { verifyToken } from '../tokens.js';
+import type { Approver, Rule } from './types.js';
 
 interface Candidate {
   where: string;
@@ -24,9 +24,23 @@ export function passwordApprover(hash: string): Approver {
   return (secret) => (verifyPassword(hash, secret) ? "the list's moderator password" : null);
 }
 
+/**
+ * Accepts a moderator token (`listflow lists approval-token`): signed with the site secret for this list, of
+ * the approval kind, not expired. Unlike the password it names who it was issued to, and it can be left to expire.
+ */
+export function tokenApprover(siteSecret: string, list: string, nowSeconds: number): Approver {
+  return (secret) => {
+    if (!/^[a-z2-7]{20,200}$/i.test(secret)) return null;
+    const check = verifyToken(siteSecret, secret, list, nowSeconds);
+    if (!check.ok || check.claims.kind !== 'approval') return null;
+    const until = new Date(check.claims.expiresAt * 1000).toISOString().slice(0, 10);
+    return `a moderator token issued to ${check.claims.ref.toString('utf8')} (valid until ${until})`;
+  };
+}
+
 export const approved: Rule = {
   name: 'approved',
-  description: 'An Approved: (or Approve:) header, or the first body line, carries the moderator password.',
+  description: 'An Approved: (or Approve:) header, or the first body line, carries the moderator password or a moderator token.',
   check(input) {
     const found = candidates(input);
     if (found.length === 0) return { hit: false, reason: 'no Approved: header or first line' };
@@ -39,6 +53,6 @@ export const approved: Rule = {
       }
     }
     // Never the secret itself: reasons go into notices and the status query.
-    return { hit: false, reason: `${where} does not carry the moderator password` };
+    return { hit: false, reason: `${where} does not carry the moderator password or a valid moderator token` };
   },
 };

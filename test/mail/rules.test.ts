@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { administrivia } from '../../mail/rules/administrivia.js';
-import { approved } from '../../mail/rules/approved.js';
+import { approved, tokenApprover } from '../../mail/rules/approved.js';
+import { issueToken, type TokenClaims } from '../../mail/tokens.js';
+import { fixture } from '../helpers/fixtures.js';
 import { bannedAddress } from '../../mail/rules/banned-address.js';
 import { emergency } from '../../mail/rules/emergency.js';
 import { headerMatch } from '../../mail/rules/header-match.js';
@@ -16,7 +18,7 @@ import { noSubject } from '../../mail/rules/no-subject.js';
 import { nonmemberModeration } from '../../mail/rules/nonmember-moderation.js';
 import { suspiciousHeader } from '../../mail/rules/suspicious-header.js';
 import type { Rule } from '../../mail/rules/types.js';
-import { input, type InputOptions, PASSWORD } from '../helpers/rule-input.js';
+import { input, inputFor, type InputOptions, LIST, PASSWORD } from '../helpers/rule-input.js';
 
 interface Row {
   file: string;
@@ -53,7 +55,7 @@ table(approved, [
   { file: 'approved-header.eml', hit: true, reason: /^the approved header carries the list's moderator password$/ },
   { file: 'approved-body.eml', hit: true, reason: /^the first line of the body carries the list's moderator password$/ },
   { file: 'approved-base64.eml', hit: true, reason: /^the first line of the body carries/ },
-  { file: 'approved-wrong.eml', hit: false, reason: /^the first line of the body does not carry the moderator password$/ },
+  { file: 'approved-wrong.eml', hit: false, reason: /^the first line of the body does not carry the moderator password or a valid moderator token$/ },
   { file: 'approved-header.eml', o: { password: false }, hit: false, reason: /has an Approved: password, but the list has none set/ },
   { file: 'member-post.eml', hit: false, reason: /^no Approved: header or first line$/ },
 ]);
@@ -147,6 +149,36 @@ describe('approved never shows the password', () => {
       const r = approved.check(input(file));
       assert.doesNotMatch(r.reason, new RegExp(PASSWORD));
       assert.doesNotMatch(r.reason, /password123/);
+    }
+  });
+});
+
+describe('approved with a moderator token', () => {
+  const SECRET = 'site-secret-for-tests';
+  const NOW = 1_800_000_000;
+  const tokenFor = (list: string, kind: 'approval' | 'moderation', expiresAt = NOW + 86_400) =>
+    issueToken(SECRET, { kind, action: 'approve', list, ref: Buffer.from('mo@example.net'), expiresAt } as TokenClaims);
+  const withToken = (token: string) => {
+    const raw = fixture('rules/approved-header.eml').toString('utf8').replace('Approved: s3cret-Pass', `Approved: ${token}`);
+    const i = inputFor(Buffer.from(raw), { password: false });
+    return { ...i, approvers: [tokenApprover(SECRET, LIST, NOW)] };
+  };
+
+  it('accepts a token issued for the list, naming who it was issued to, in any case', () => {
+    for (const token of [tokenFor(LIST, 'approval'), tokenFor(LIST, 'approval').toUpperCase()]) {
+      const r = approved.check(withToken(token));
+      assert.equal(r.hit, true);
+      assert.match(r.reason, /^the approved header carries a moderator token issued to mo@example\.net \(valid until \d{4}-\d\d-\d\d\)$/);
+    }
+  });
+
+  it('refuses an expired token, one for another list, a moderation token and a tampered one, without showing them', () => {
+    const good = tokenFor(LIST, 'approval');
+    const tampered = `${good.slice(0, 10)}${good[10] === 'a' ? 'b' : 'a'}${good.slice(11)}`;
+    for (const token of [tokenFor(LIST, 'approval', NOW - 1), tokenFor('other@lists.example.org', 'approval'), tokenFor(LIST, 'moderation'), tampered]) {
+      const r = approved.check(withToken(token));
+      assert.equal(r.hit, false, token);
+      assert.equal(r.reason, 'the approved header does not carry the moderator password or a valid moderator token');
     }
   });
 });

@@ -8,6 +8,7 @@ import { addBan } from '../../store/bans.js';
 import { fixture } from '../helpers/fixtures.js';
 import { readMail } from '../helpers/read-mail.js';
 import { createList, post, queuedId, sendRaw, subscribe, useStack, waitForState } from '../helpers/stack.js';
+import { runCli } from '../cli/run-cli.js';
 
 const PASSWORD = 'Corr3ct-Horse';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -50,6 +51,31 @@ describe('the posting chain end to end', () => {
     assert.ok(copy);
     assert.doesNotMatch(copy.raw.toString(), /^Approved:/im);
     assert.doesNotMatch(copy.raw.toString(), new RegExp(PASSWORD));
+  });
+
+  it('delivers a post approved with a moderator token from `listflow lists approval-token`, naming whose token it was', async () => {
+    const list = await createList(env.stack.db, ['emergency=true']);
+    await subscribe(env.stack.db, list, ['erin@example.com']);
+    const issued = await runCli({ DATABASE_URL: env.stack.database.url }, ['lists', 'approval-token', list, '--days', '2', '--for', 'Mo@Example.NET', '--json']);
+    assert.equal(issued.code, 0, issued.stderr);
+    const { token } = JSON.parse(issued.stdout) as { token: string };
+    const bad = await runCli({ DATABASE_URL: env.stack.database.url }, ['lists', 'approval-token', list, '--days', '0']);
+    assert.deepEqual([bad.code, bad.stderr.trim()], [1, 'listflow: --days must be a whole number from 1 to 366']);
+
+    const { response } = await post(env.stack.smtpPort, { from: 'mo@example.net', to: list, subject: 'token approval', headers: { Approved: token } });
+    const status = await waitForState(env.stack.client, queuedId(response), ['delivered']);
+    assert.deepEqual(status.decision.hits.map((h) => h.rule), ['approved']);
+    assert.match(status.decision.hits[0]?.reason ?? '', /^the approved header carries a moderator token issued to mo@example\.net \(valid until /);
+    const copy = env.recorder.received.find((r) => r.to.includes('erin@example.com') && r.raw.toString().includes('token approval'));
+    assert.ok(copy);
+    assert.doesNotMatch(copy.raw.toString(), new RegExp(token, 'i'));
+
+    // The same token on another list approves nothing there: emergency holds the post.
+    const other = await createList(env.stack.db, ['emergency=true']);
+    const { response: elsewhere } = await post(env.stack.smtpPort, { from: 'mo@example.net', to: other, subject: 'wrong list', headers: { Approved: token } });
+    const held = await waitForState(env.stack.client, queuedId(elsewhere), ['held']);
+    assert.deepEqual(held.decision.hits.map((h) => h.rule), ['emergency']);
+    await env.stack.client.workflow.getHandle(queuedId(elsewhere)).terminate('test finished');
   });
 
   it('holds a wrong password and nonmember spam flagged by the site rule; discards a site-wide banned member', async () => {
