@@ -98,8 +98,8 @@ export function createIngress(options: IngressOptions): SMTPServer {
       ...(session.remoteAddress ? { clientIp: session.remoteAddress } : {}),
       ...(session.hostNameAppearsAs ? { helo: String(session.hostNameAppearsAs).slice(0, 255) } : {}),
     };
-    const ids = [...new Set(targets.map((t) => workflowIdFor(t.kind, t.recipient.list, sha256)))];
-    for (const t of targets) t.workflowId = workflowIdFor(t.kind, t.recipient.list, sha256);
+    for (const t of targets) t.workflowId = workflowIdFor(t.kind, t.recipient.list, sha256, t.recipient.detail);
+    const ids = [...new Set(targets.map((t) => t.workflowId as string))];
     const byId = new Map(targets.map((t) => [t.workflowId, t]));
     const alreadyStarted = await recordInbound(
       options.db,

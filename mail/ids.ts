@@ -5,8 +5,13 @@ export function messageKey(sha256: string): string {
   return sha256.slice(0, 16);
 }
 
-export function workflowIdFor(kind: IdKind, list: string, sha256: string): string {
-  return `${kind}/${list}/${messageKey(sha256)}`;
+/**
+ * `detail` (the +token of -confirm+TOKEN, the +VERP of -bounces+VERP) is part of the ID: one message to two
+ * confirm addresses (a moderator approving two posts in one reply) is two workflows, not one.
+ */
+export function workflowIdFor(kind: IdKind, list: string, sha256: string, detail?: string): string {
+  const base = `${kind}/${list}/${messageKey(sha256)}`;
+  return detail ? `${base}/${detail.toLowerCase()}` : base;
 }
 
 /** True for a bare message key (what `listflow status <id>` accepts besides a full workflow ID). */

@@ -136,8 +136,8 @@ export async function deliverExpectingFailure(port: number, e: Envelope): Promis
 }
 
 /** The workflow ID ingress gives these bytes for this list: what a 250 reply names. */
-export function expectedWorkflowId(kind: IdKind, list: string, raw: Buffer): string {
-  return workflowIdFor(kind, list, sha256Hex(raw));
+export function expectedWorkflowId(kind: IdKind, list: string, raw: Buffer, detail?: string): string {
+  return workflowIdFor(kind, list, sha256Hex(raw), detail);
 }
 
 /** What the operator sees in the store for one message: is it there, and which workflows were recorded for it. */

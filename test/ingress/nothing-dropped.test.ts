@@ -8,7 +8,7 @@ import { createList, type Stack, subscribe, useStack } from '../helpers/stack.js
 
 interface Sent {
   what: string;
-  /** The workflows this message must have: one per (kind, list) it was accepted for. */
+  /** The workflows this message must have: one per (kind, list, +detail) it was accepted for. */
   expect: [IdKind, string][];
 }
 
@@ -35,12 +35,12 @@ describe('ingress accounts for everything it accepts', () => {
     await subscribe(env.stack.db, ops, ['alice@example.com']);
     await subscribe(env.stack.db, dev, ['owner@example.org'], 'owner');
     const sent: Sent[] = [];
-    const send = async (what: string, from: string | false, to: string[], expect: [IdKind, string][], headers?: Record<string, string>) => {
+    const send = async (what: string, from: string | false, to: string[], expect: [IdKind, string, string?][], headers?: Record<string, string>) => {
       const raw = await buildMessage({ from: from || 'daemon@mx.example.net', to, subject: what, ...(headers ? { headers } : {}) });
       const report = await deliver(env.stack.smtpPort, { from, to, raw });
       assert.match(report.response, /^250 /, what);
       assert.deepEqual(report.rejected, [], what);
-      sent.push({ what, expect: expect.map(([kind, list]) => [kind, expectedWorkflowId(kind, list, raw)]) });
+      sent.push({ what, expect: expect.map(([kind, list, detail]) => [kind, expectedWorkflowId(kind, list, raw, detail)]) });
     };
 
     await send('a member post', 'alice@example.com', [dev], [['post', dev]]);
@@ -51,15 +51,17 @@ describe('ingress accounts for everything it accepts', () => {
     await send('help please', 'carol@example.net', [listSubAddress(dev, 'request')], [['request', dev]]);
     await send('join', 'carol@example.net', [listSubAddress(dev, 'join')], [['request', dev]]);
     await send('leave', 'bob@example.com', [listSubAddress(dev, 'leave')], [['request', dev]]);
-    await send('confirm', 'carol@example.net', [listSubAddress(dev, 'confirm', 'abc123')], [['confirm', dev]]);
+    await send('confirm', 'carol@example.net', [listSubAddress(dev, 'confirm', 'abc123')], [['confirm', dev, 'abc123']]);
+    // One reply to two confirm addresses (two decisions): a workflow for each token, none lost to the other.
+    await send('confirm two', 'carol@example.net', [listSubAddress(dev, 'confirm', 'TOKENA'), listSubAddress(dev, 'confirm', 'tokenb')], [['confirm', dev, 'tokena'], ['confirm', dev, 'tokenb']]);
     await send('for the owner', 'carol@example.net', [listSubAddress(dev, 'owner')], [['owner', dev]]);
-    await send('a bounce', false, [listSubAddress(ops, 'bounces', 'ffff0000')], [['bounce', ops]]);
+    await send('a bounce', false, [listSubAddress(ops, 'bounces', 'ffff0000')], [['bounce', ops, 'ffff0000']]);
 
     const expected = sent.flatMap((s) => s.expect.map(([, id]) => id)).sort();
     const { rows } = await env.stack.db.query<{ workflow_id: string; list_address: string; started: boolean }>(
       'SELECT workflow_id, list_address, started_at IS NOT NULL AS started FROM inbound ORDER BY workflow_id',
     );
-    assert.deepEqual(rows.map((r) => r.workflow_id), expected, 'one inbound record per accepted (kind, list)');
+    assert.deepEqual(rows.map((r) => r.workflow_id), expected, 'one inbound record per accepted (kind, list, +detail)');
     for (const row of rows) {
       assert.ok(row.started, `${row.workflow_id} was recorded but never started`);
       const status = await statusOf(env.stack, row.workflow_id);

@@ -114,7 +114,7 @@ describe("ingress: a list's other addresses", () => {
         .replaceAll('{{nonce}}', token),
     );
     const report = await deliver(env.stack.smtpPort, { from: false, to: [bounces], raw });
-    const id = expectedWorkflowId('bounce', list, raw);
+    const id = expectedWorkflowId('bounce', list, raw, token);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
     const status = await waitForMailState(env.stack.client, id, ['recorded']);
@@ -136,7 +136,7 @@ describe("ingress: a list's other addresses", () => {
       const to = listSubAddress(list, 'bounces', detail);
       const raw = await buildMessage({ from: 'postmaster@mx.example.net', to, subject: 'Undeliverable' });
       await deliver(env.stack.smtpPort, { from: false, to: [to], raw });
-      const id = expectedWorkflowId('bounce', list, raw);
+      const id = expectedWorkflowId('bounce', list, raw, detail);
       const status = await waitForMailState(env.stack.client, id, ['recorded']);
       assert.equal(status.detail, 'recorded for bounce processing');
       const { rows } = await env.stack.db.query<{ recipient: string | null; reason: string }>(
