@@ -35,6 +35,14 @@ export function renderPost(s: PostStatus): string {
   if (hits.length > 1 || (hits[0] && hits[0].reason !== s.decision.summary)) {
     for (const hit of hits) rows.push(['', `- ${hit.rule} (${hit.action}): ${clean(hit.reason)}`]);
   }
+  if (s.auth) {
+    const a = s.auth;
+    const dkim = a.dkim.signatures.length ? ` (${a.dkim.signatures.map((sig) => `${clean(sig.domain)} ${sig.result}`).join(', ')}${a.dkim.more ? `, ${a.dkim.more} more` : ''})` : '';
+    rows.push([
+      'authenticity',
+      `spf=${a.spf.result}${a.spf.domain ? ` (${clean(a.spf.domain)})` : ''} dkim=${a.dkim.result}${dkim} dmarc=${a.dmarc.result}${a.dmarc.fromDomain ? ` (${clean(a.dmarc.fromDomain)})` : ''} arc=${a.arc.result}${a.error ? `; not verified: ${clean(a.error)}` : ''}`,
+    ]);
+  }
   const m = s.decision.moderation;
   if (m) rows.push(['moderation', `${m.action} by ${clean(m.by)} at ${when(m.at)}${m.reason ? `: ${clean(m.reason)}` : ''}`]);
   if (m?.edited) {

@@ -9,6 +9,8 @@ import { startDnsServer, startSilentDnsServer, type DnsServer } from '../helpers
 import { dkimKey, message, signed, type SigningKey } from '../helpers/sender-domains.js';
 import type { Received } from '../helpers/smtp-recorder.js';
 import { createList, queuedId, sendRaw, subscribe, useStack, waitForState } from '../helpers/stack.js';
+import { devServerAddress } from '../helpers/temporal.js';
+import { runCli } from '../cli/run-cli.js';
 
 /** The list domain createList uses, and so the authserv-id listflow must record results under. */
 const AUTHSERV = 'lists.example';
@@ -96,6 +98,11 @@ describe('sender authenticity against a DNS server on loopback', () => {
     assert.equal(status.decision.hits[0]?.rule, 'spoofed-member');
     assert.match(status.decision.summary, /^From is the member bob@victim\.test, but it fails DMARC for victim\.test .*spf=fail, dkim=none/);
     assert.deepEqual([status.auth?.spf.result, status.auth?.dkim.result, status.auth?.dmarc.result], ['fail', 'none', 'fail']);
+    // What a moderator sees with `listflow status`: the rule's reason and the results behind it.
+    const shown = await runCli({ DATABASE_URL: env.stack.database.url, TEMPORAL_ADDRESS: devServerAddress() }, ['status', id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^\s*authenticity\s+spf=fail \(victim\.test\) dkim=none dmarc=fail \(victim\.test\) arc=none$/m);
+    await env.stack.client.workflow.getHandle(id).terminate('test finished');
   });
 
   it('delivers the same forged post when hold_spoofed_members is off, with the failures recorded for members to see', async () => {
