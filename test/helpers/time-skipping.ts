@@ -1,9 +1,21 @@
 // The time-skipping test server for days-long waits, with listflow's search attributes registered on it.
 import proto from '@temporalio/proto';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
+import { workflowIdFor } from '../../mail/ids.js';
+import { putMessage } from '../../store/messages.js';
+import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import type { InboundMail } from '../../workflows/messages.js';
+import type { postWorkflow } from '../../workflows/post.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { startSmtpRecorder, type SmtpRecorder } from './smtp-recorder.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/messages.js';
-import { quietRuntime } from './temporal.js';
+import { quietRuntime, quietRuntimeDropping, uniqueName } from './temporal.js';
 
 /**
  * Starts the binary test/run.ts resolved (LISTFLOW_TEST_TIME_SKIPPING_SERVER), or the SDK's cached download
@@ -53,4 +65,86 @@ export async function resultWithin<T>(handle: WorkflowHandle, ms = 60_000): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  database: TestDatabase;
+  recorder: SmtpRecorder;
+  taskQueue: string;
+  deliveryTaskQueue: string;
+  /** Stores a post from `from` and starts its workflow directly, as ingress would. */
+  startPost(list: string, from: string, subject: string): Promise<{ workflowId: string; handle: WorkflowHandle<typeof postWorkflow> }>;
+}
+
+/**
+ * For a describe(): the time-skipping server, a database, a recording smarthost and both workers, started
+ * before its tests and stopped after them. `quiet` installs the runtime first, dropping the log records it picks.
+ */
+export function useTimeSkippingStack(quiet?: Parameters<typeof quietRuntimeDropping>[0]): TimeSkippingStack {
+  let started: Omit<TimeSkippingStack, 'startPost' | 'taskQueue' | 'deliveryTaskQueue'> | undefined;
+  let workers: Worker[] = [];
+  let runs: Promise<void>[] = [];
+  let transport: SmtpTransport | undefined;
+  const taskQueue = uniqueName('core');
+  const deliveryTaskQueue = uniqueName('delivery');
+  const get = () => started ?? assert.fail('the time-skipping stack is not started yet (use it inside tests)');
+
+  before(async () => {
+    if (quiet) quietRuntimeDropping(quiet);
+    const env = await startTimeSkipping();
+    const database = await createTestDatabase();
+    const recorder = await startSmtpRecorder();
+    transport = createSmtpTransport(recorder.url, 2, 'listflow.test');
+    const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
+    const options = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 2, shutdownGraceTime: '1s' };
+    workers = [await createCoreWorker(options), await createDeliveryWorker(options)];
+    runs = workers.map((w) => w.run());
+    started = { env, database, recorder };
+  });
+
+  after(async () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    // A worker whose activity is stuck must not hold the file open; the server's teardown ends the rest.
+    await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    transport?.close();
+    if (!started) return;
+    await started.recorder.close();
+    await started.database.drop();
+    await started.env.teardown();
+  });
+
+  return {
+    get env() {
+      return get().env;
+    },
+    get database() {
+      return get().database;
+    },
+    get recorder() {
+      return get().recorder;
+    },
+    taskQueue,
+    deliveryTaskQueue,
+    async startPost(list, from, subject) {
+      const { env, database } = get();
+      const raw = Buffer.from(
+        [
+          `From: ${from}`,
+          `To: ${list}`,
+          `Subject: ${subject}`,
+          `Message-ID: <${randomBytes(8).toString('hex')}@elsewhere.example>`,
+          `Date: ${new Date().toUTCString()}`,
+          '',
+          'A question from outside the list.',
+          '',
+        ].join('\r\n'),
+      );
+      const sha256 = await putMessage(database.db, raw);
+      const workflowId = workflowIdFor('post', list, sha256);
+      const mail: InboundMail = { list, sha256, envelopeFrom: from, rcptTo: list, receivedAt: new Date().toISOString() };
+      const handle = await env.client.workflow.start<typeof postWorkflow>('postWorkflow', { workflowId, taskQueue, args: [mail, { deliveryTaskQueue, parallelBatches: 2 }] });
+      return { workflowId, handle };
+    },
+  };
 }

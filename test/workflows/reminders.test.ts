@@ -1,15 +1,10 @@
 // The daily reminder of held posts, over simulated days on the time-skipping server: one a day while posts
 // wait, only the posts still waiting, and none once everything is decided (the reminder workflow ends).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
-import { workflowIdFor } from '../../mail/ids.js';
 import type { WaitingPost } from '../../mail/notices.js';
-import { putMessage } from '../../store/messages.js';
-import { createCoreWorker, createDeliveryWorker, workflowBundle } from '../../workers/index.js';
+import { workflowBundle } from '../../workers/index.js';
 import {
   approveSignal,
   decidedPostSignal,
@@ -17,59 +12,23 @@ import {
   heldPostSignal,
   remindersQuery,
   remindersWorkflowId,
-  type InboundMail,
   type RemindersStatus,
 } from '../../workflows/messages.js';
-import type { postWorkflow } from '../../workflows/post.js';
 import type { remindersWorkflow } from '../../workflows/reminders.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { inState, watchPost } from '../helpers/post-status.js';
 import { mailFor } from '../helpers/read-mail.js';
-import { startSmtpRecorder, type SmtpRecorder } from '../helpers/smtp-recorder.js';
 import { createList, subscribe } from '../helpers/stack.js';
 import { uniqueName } from '../helpers/temporal.js';
-import { resultWithin, startTimeSkipping } from '../helpers/time-skipping.js';
+import { resultWithin, useTimeSkippingStack } from '../helpers/time-skipping.js';
 
 describe('daily reminders of held posts, on the time-skipping server', () => {
-  let env: TestWorkflowEnvironment;
-  let database: TestDatabase;
-  let recorder: SmtpRecorder;
-  let transport: SmtpTransport;
-  let workers: Worker[] = [];
-  let runs: Promise<void>[] = [];
-  const taskQueue = uniqueName('core');
-  const deliveryTaskQueue = uniqueName('delivery');
+  const stack = useTimeSkippingStack();
 
-  before(async () => {
-    env = await startTimeSkipping();
-    database = await createTestDatabase();
-    recorder = await startSmtpRecorder();
-    transport = createSmtpTransport(recorder.url, 2, 'listflow.test');
-    const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
-    const options = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 2, shutdownGraceTime: '1s' };
-    workers = [await createCoreWorker(options), await createDeliveryWorker(options)];
-    runs = workers.map((w) => w.run());
-  });
-
-  after(async () => {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 15_000).unref())]);
-    transport.close();
-    await recorder.close();
-    await database.drop();
-    await env.teardown();
-  });
-
+  /** A nonmember's post, started as ingress would, once it is held. */
   async function startHeldPost(list: string, outsider: string, subject: string) {
-    const raw = Buffer.from(
-      [`From: ${outsider}`, `To: ${list}`, `Subject: ${subject}`, `Message-ID: <${randomBytes(8).toString('hex')}@elsewhere.example>`, '', 'Let me in.', ''].join('\r\n'),
-    );
-    const sha256 = await putMessage(database.db, raw);
-    const workflowId = workflowIdFor('post', list, sha256);
-    const mail: InboundMail = { list, sha256, envelopeFrom: outsider, rcptTo: list, receivedAt: new Date().toISOString() };
-    const handle = await env.client.workflow.start<typeof postWorkflow>('postWorkflow', { workflowId, taskQueue, args: [mail, { deliveryTaskQueue, parallelBatches: 2 }] });
-    await watchPost(env.client, workflowId, inState('held'), 'held');
-    return { workflowId, handle };
+    const started = await stack.startPost(list, outsider, subject);
+    await watchPost(stack.env.client, started.workflowId, inState('held'), 'held');
+    return started;
   }
 
   /** Polls the reminder workflow's status until `done` holds. */
@@ -78,7 +37,7 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     let last: RemindersStatus | undefined;
     for (;;) {
       try {
-        last = await env.client.workflow.getHandle(remindersWorkflowId(list)).query(remindersQuery);
+        last = await stack.env.client.workflow.getHandle(remindersWorkflowId(list)).query(remindersQuery);
         if (done(last)) return last;
       } catch {
         // not started yet
@@ -90,33 +49,33 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
 
   it('reminds the moderators once a day of the posts still waiting, and ends when none is left', async () => {
     const tag = uniqueName('remind');
-    const list = await createList(database.db, ['max_hold_days=7']);
+    const list = await createList(stack.database.db, ['max_hold_days=7']);
     const moderator = `mod-${tag}@owners.example`;
     const member = `member-${tag}@members.example`;
-    await subscribe(database.db, list, [member]);
-    await subscribe(database.db, list, [moderator], 'moderator');
-    const reminders = () => mailFor(recorder.received, moderator).filter((m) => /await moderation$/.test(m.subject));
+    await subscribe(stack.database.db, list, [member]);
+    await subscribe(stack.database.db, list, [moderator], 'moderator');
+    const reminders = () => mailFor(stack.recorder.received, moderator).filter((m) => /await moderation$/.test(m.subject));
 
     const a = await startHeldPost(list, `first-${tag}@elsewhere.example`, 'first question');
     const b = await startHeldPost(list, `second-${tag}@elsewhere.example`, 'second question');
     await remindersUntil(list, (s) => s.waiting.length === 2, 'two posts waiting');
     // Every notice is out before time moves, so no activity runs while days are skipped.
-    await recorder.waitFor(
+    await stack.recorder.waitFor(
       () =>
-        mailFor(recorder.received, moderator).length === 2 &&
-        mailFor(recorder.received, `first-${tag}@elsewhere.example`).length === 1 &&
-        mailFor(recorder.received, `second-${tag}@elsewhere.example`).length === 1,
+        mailFor(stack.recorder.received, moderator).length === 2 &&
+        mailFor(stack.recorder.received, `first-${tag}@elsewhere.example`).length === 1 &&
+        mailFor(stack.recorder.received, `second-${tag}@elsewhere.example`).length === 1,
     );
 
     // Decided within the day: the first reminder must not list it.
     await a.handle.signal(approveSignal, { by: moderator });
     // Polled by query, not awaited as a result: waiting for a result lets the server skip time.
-    await watchPost(env.client, a.workflowId, inState('delivered'), 'delivered');
+    await watchPost(stack.env.client, a.workflowId, inState('delivered'), 'delivered');
     await remindersUntil(list, (s) => s.waiting.length === 1, 'one post waiting');
     assert.deepEqual(reminders(), [], 'no reminder within the first day');
 
-    await env.sleep('25 hours');
-    await recorder.waitFor(() => reminders().length === 1);
+    await stack.env.sleep('25 hours');
+    await stack.recorder.waitFor(() => reminders().length === 1);
     const first = reminders()[0];
     assert.match(first?.subject ?? '', /^.*: 1 post\(s\) await moderation$/);
     assert.ok(first?.text.includes(b.workflowId), 'the waiting post is listed by ID');
@@ -126,39 +85,39 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     assert.match(first?.text ?? '', /approve: \S+-confirm\+[a-z2-7]+@/);
     assert.match(first?.text ?? '', /listflow approve\|reject\|discard <ID>/);
 
-    await env.sleep('1 day');
-    await recorder.waitFor(() => reminders().length === 2);
+    await stack.env.sleep('1 day');
+    await stack.recorder.waitFor(() => reminders().length === 2);
     const status = await remindersUntil(list, (s) => s.remindersSent === 2, 'two reminders counted');
     assert.deepEqual(status.waiting.map((p) => p.workflowId), [b.workflowId]);
 
     await b.handle.signal(discardSignal, { by: moderator });
-    await watchPost(env.client, b.workflowId, inState('discarded'), 'discarded');
-    const ended = await resultWithin<RemindersStatus>(env.client.workflow.getHandle(remindersWorkflowId(list)));
+    await watchPost(stack.env.client, b.workflowId, inState('discarded'), 'discarded');
+    const ended = await resultWithin<RemindersStatus>(stack.env.client.workflow.getHandle(remindersWorkflowId(list)));
     assert.deepEqual(ended.waiting, []);
     assert.equal(ended.remindersSent, 2);
 
-    await env.sleep('3 days');
+    await stack.env.sleep('3 days');
     assert.equal(reminders().length, 2, 'no reminder once nothing waits');
-    assert.equal((await env.client.workflow.getHandle(remindersWorkflowId(list)).describe()).status.name, 'COMPLETED');
+    assert.equal((await stack.env.client.workflow.getHandle(remindersWorkflowId(list)).describe()).status.name, 'COMPLETED');
 
     // Replay-safe: the finished histories (reminders with signals, timers and activities; a post that told it) replay.
     const bundle = await workflowBundle();
     for (const id of [remindersWorkflowId(list), b.workflowId]) {
-      const history = await env.client.workflow.getHandle(id).fetchHistory();
+      const history = await stack.env.client.workflow.getHandle(id).fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: bundle, replayName: id }, history);
     }
   });
 
   it('continues as new when a flood of holds makes its history long, keeping every waiting post and the due time', async () => {
-    const list = await createList(database.db);
+    const list = await createList(stack.database.db);
     const now = new Date().toISOString();
     const ids = Array.from({ length: 30 }, (_, i) => `post/${list}/${i.toString(16).padStart(16, '0')}`);
     const held = (workflowId: string): WaitingPost => ({ workflowId, sender: 'flood@elsewhere.example', subject: 'spam', heldAt: now, heldUntil: now });
     // As registerHeldPost starts it: with the first hold.
-    const handle = await env.client.workflow.signalWithStart<typeof remindersWorkflow, [WaitingPost]>('remindersWorkflow', {
+    const handle = await stack.env.client.workflow.signalWithStart<typeof remindersWorkflow, [WaitingPost]>('remindersWorkflow', {
       workflowId: remindersWorkflowId(list),
-      taskQueue,
-      args: [{ list, deliveryTaskQueue, waiting: [], maxHistory: 40 }],
+      taskQueue: stack.taskQueue,
+      args: [{ list, deliveryTaskQueue: stack.deliveryTaskQueue, waiting: [], maxHistory: 40 }],
       signal: heldPostSignal,
       signalArgs: [held(ids[0] as string)],
     });
@@ -173,32 +132,32 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     assert.deepEqual(after.waiting.map((p) => p.workflowId).sort(), [...ids].sort());
     assert.equal(after.nextReminderAt, due, 'the day does not start over');
     for (const workflowId of ids) await handle.signal(decidedPostSignal, { workflowId });
-    const ended = await resultWithin<RemindersStatus>(env.client.workflow.getHandle(remindersWorkflowId(list)));
+    const ended = await resultWithin<RemindersStatus>(stack.env.client.workflow.getHandle(remindersWorkflowId(list)));
     assert.deepEqual(ended.waiting, []);
   });
 
   it('starts again for a post held after the last one was decided', async () => {
     const tag = uniqueName('again');
-    const list = await createList(database.db, ['max_hold_days=7']);
+    const list = await createList(stack.database.db, ['max_hold_days=7']);
     const owner = `owner-${tag}@owners.example`;
-    await subscribe(database.db, list, [owner], 'owner');
+    await subscribe(stack.database.db, list, [owner], 'owner');
     const first = await startHeldPost(list, `one-${tag}@elsewhere.example`, 'one');
     await remindersUntil(list, (s) => s.waiting.length === 1, 'one waiting');
     await first.handle.signal(discardSignal, { by: owner });
-    await watchPost(env.client, first.workflowId, inState('discarded'), 'discarded');
-    const firstRun = await resultWithin<RemindersStatus>(env.client.workflow.getHandle(remindersWorkflowId(list)));
+    await watchPost(stack.env.client, first.workflowId, inState('discarded'), 'discarded');
+    const firstRun = await resultWithin<RemindersStatus>(stack.env.client.workflow.getHandle(remindersWorkflowId(list)));
     assert.deepEqual(firstRun.waiting, []);
 
     const second = await startHeldPost(list, `two-${tag}@elsewhere.example`, 'two');
     const again = await remindersUntil(list, (s) => s.waiting.length === 1, 'a new run with the new post');
     assert.equal(again.waiting[0]?.workflowId, second.workflowId);
-    await recorder.waitFor(() => mailFor(recorder.received, owner).length === 2);
-    await env.sleep('25 hours');
+    await stack.recorder.waitFor(() => mailFor(stack.recorder.received, owner).length === 2);
+    await stack.env.sleep('25 hours');
     // Owners hear when the list has no moderators.
-    await recorder.waitFor(() => mailFor(recorder.received, owner).some((m) => /1 post\(s\) await moderation$/.test(m.subject)));
+    await stack.recorder.waitFor(() => mailFor(stack.recorder.received, owner).some((m) => /1 post\(s\) await moderation$/.test(m.subject)));
     await second.handle.signal(approveSignal, { by: owner });
-    await watchPost(env.client, second.workflowId, inState('delivered'), 'delivered');
-    const ended = await resultWithin<RemindersStatus>(env.client.workflow.getHandle(remindersWorkflowId(list)));
+    await watchPost(stack.env.client, second.workflowId, inState('delivered'), 'delivered');
+    const ended = await resultWithin<RemindersStatus>(stack.env.client.workflow.getHandle(remindersWorkflowId(list)));
     assert.equal(ended.remindersSent, 1);
   });
 });
