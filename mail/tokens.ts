@@ -9,13 +9,15 @@ export const TOKEN_KINDS = {
   moderation: ['approve', 'reject', 'discard'],
   /** A moderator's standing approval for the list, used as `Approved: <token>`; ref is the moderator's address. */
   approval: ['approve'],
+  /** RFC 8058 one-click unsubscription of one member; ref is the member's VERP token. */
+  unsubscribe: ['unsubscribe'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;
 export type TokenAction<K extends TokenKind = TokenKind> = (typeof TOKEN_KINDS)[K][number];
 
 /** The wire code of each kind: append only. */
-const KIND_CODES: TokenKind[] = ['moderation', 'approval'];
+const KIND_CODES: TokenKind[] = ['moderation', 'approval', 'unsubscribe'];
 
 export interface TokenClaims<K extends TokenKind = TokenKind> {
   kind: K;
