@@ -5,6 +5,7 @@ import type { Db } from '../store/db.js';
 import { allLists } from '../store/lists.js';
 import { isSha256 } from '../mail/ids.js';
 import { moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
+import { createOneClickHandler, isOneClickPath } from './unsubscribe.js';
 
 export interface WebOptions {
   db: Db;
@@ -84,7 +85,10 @@ export function createWebServer(o: WebOptions): http.Server {
     throw new HttpError(404, 'not found');
   }
 
+  const oneClick = createOneClickHandler(o.db);
   return http.createServer((req, res) => {
+    // RFC 8058 one-click links (/u/…) answer HTML pages, not JSON: web/unsubscribe.ts.
+    if (isOneClickPath(req.url)) return void oneClick(req, res);
     route(req).then(
       ({ status, body }) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });

@@ -1,0 +1,222 @@
+// RFC 8058 one-click unsubscription at /u/<list>/<token>: POST unsubscribes, GET only shows a confirmation form,
+// because link scanners and previewers GET every URL in a message and must not unsubscribe anyone.
+import type http from 'node:http';
+import { listSubAddress } from '../mail/address.js';
+import { mailtoUnsubscribe } from '../mail/links.js';
+import { verifyToken } from '../mail/tokens.js';
+import { siteSecret, type Db } from '../store/db.js';
+import { getList } from '../store/lists.js';
+import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf, type Unsubscription } from '../store/unsubscriptions.js';
+
+/** Far more than `List-Unsubscribe=One-Click` in any encoding a mail client uses; the rest is not read. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/** How the audit table names this path. */
+export const VIA_ONE_CLICK = 'one-click';
+
+const ONE_CLICK_PATH = /^\/u(?:[/?]|$)/;
+
+/** Whether a request URL is for this handler (everything under /u/, so bad paths get its 404 page). */
+export function isOneClickPath(url: string | undefined): boolean {
+  return ONE_CLICK_PATH.test(url ?? '');
+}
+
+/** An answer other than 200; its message is HTML, so whatever it quotes is escaped where it is built. */
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, paragraphs: string[], form = false): string {
+  // The form has no action: it posts back to the URL it came from, token included.
+  const button = form
+    ? `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>\n`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1.2em}</style>
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+${paragraphs.map((p) => `<p>${p}</p>\n`).join('')}${button}</body></html>
+`;
+}
+
+function send(res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    // The token in the URL is a credential for one membership: keep it out of caches, indexes and Referer headers.
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-robots-tag': 'noindex',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(html);
+}
+
+/** `/u/<list>/<token>` (an optional trailing slash), or null for anything else. */
+function parsePath(pathname: string): { list: string; token: string } | null {
+  const m = /^\/u\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (!m?.[1] || !m[2]) return null;
+  let list: string;
+  try {
+    list = decodeURIComponent(m[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+  if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
+  return { list, token: m[2] };
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const tooLarge = () =>
+    // Stop here and close the connection rather than read a large body to its end.
+    new PageError(413, 'Request too large', `The request body is larger than ${MAX_BODY_BYTES} bytes; a one-click unsubscription needs only “List-Unsubscribe=One-Click”.`, { connection: 'close' });
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const BAD_BODY = 'A one-click unsubscription is a POST whose body is List-Unsubscribe=One-Click (RFC 8058), as application/x-www-form-urlencoded or multipart/form-data.';
+
+/** RFC 8058 §3.1: the body carries `List-Unsubscribe=One-Click`, form-urlencoded or as multipart/form-data. */
+async function checkBody(contentType: string | undefined, body: Buffer): Promise<void> {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  let value: unknown;
+  // No Content-Type at all is read as a form: being strict here would only fail a sloppy mail client.
+  if (type === '' || type === 'application/x-www-form-urlencoded') {
+    value = new URLSearchParams(body.toString('utf8')).get('List-Unsubscribe');
+  } else if (type === 'multipart/form-data') {
+    try {
+      // The fetch API's multipart parser (undici, built into Node): boundaries, quoting and CRLFs done right.
+      value = (await new Response(body, { headers: { 'content-type': contentType ?? '' } }).formData()).get('List-Unsubscribe');
+    } catch {
+      throw new PageError(400, 'Bad request', `The multipart/form-data body could not be parsed. ${BAD_BODY}`);
+    }
+  } else {
+    throw new PageError(415, 'Unsupported body', `A body of type ${type} is not accepted. ${BAD_BODY}`);
+  }
+  if (typeof value !== 'string' || value.trim() !== 'One-Click') {
+    throw new PageError(400, 'Bad request', `Nothing was changed. ${BAD_BODY}`);
+  }
+}
+
+function goneMessage(list: string, record: Unsubscription | null): string {
+  const who = record ? `<strong>${escapeHtml(record.address)}</strong>` : 'This address';
+  const when = record ? ` (since ${escapeHtml(record.at.toISOString().slice(0, 16).replace('T', ' '))} UTC)` : '';
+  return `${who} is already unsubscribed from <strong>${escapeHtml(list)}</strong>${when}. Nothing was changed.`;
+}
+
+function joinHint(list: string): string {
+  const join = listSubAddress(list, 'join');
+  return `To subscribe again, send a message to <a href="mailto:${escapeHtml(join)}">${escapeHtml(join)}</a>.`;
+}
+
+/** The handler for everything under /u/; it answers every request itself and never rejects. */
+export function createOneClickHandler(db: Db): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  // Read once; not cached on failure, so a database that was down at the first request is asked again.
+  let secret: Promise<string> | null = null;
+  const getSecret = () => {
+    secret ??= siteSecret(db).catch((err: unknown) => {
+      secret = null;
+      throw err;
+    });
+    return secret;
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const target = parsePath(new URL(req.url ?? '/', 'http://listflow').pathname);
+    if (!target) throw new PageError(404, 'Not found', 'This is not an unsubscription link listflow issues: it should look like /u/&lt;list&gt;/&lt;token&gt;.');
+    // HEAD is GET without a body (RFC 9110); neither changes anything.
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      throw new PageError(405, 'Method not allowed', `${escapeHtml(method)} is not used here: GET shows the confirmation form, POST unsubscribes.`, { allow: 'GET, HEAD, POST' });
+    }
+    const body = method === 'POST' ? await readBody(req) : null;
+
+    const check = verifyToken(await getSecret(), target.token, target.list, Math.floor(Date.now() / 1000));
+    if (!check.ok) {
+      if (check.why === 'expired') {
+        const mailto = mailtoUnsubscribe(target.list);
+        throw new PageError(410, 'Link expired', `This unsubscription link is too old to be used (${escapeHtml(check.message)}); nothing was changed. To unsubscribe, send a message to <a href="${escapeHtml(mailto)}">${escapeHtml(listSubAddress(target.list, 'leave'))}</a>, or use the link in a recent message from the list.`);
+      }
+      if (check.why === 'malformed') throw new PageError(400, 'Invalid link', `This is not a valid unsubscription link (${escapeHtml(check.message)}); nothing was changed. Check that the whole link was copied.`);
+      throw new PageError(403, 'Invalid link', `This unsubscription link is not valid for ${escapeHtml(target.list)} (${escapeHtml(check.message)}); nothing was changed.`);
+    }
+    if (check.claims.kind !== 'unsubscribe') throw new PageError(403, 'Invalid link', 'This token is not an unsubscription link; nothing was changed.');
+    const verpToken = check.claims.ref.toString('utf8');
+    const list = await getList(db, target.list);
+    if (!list) throw new PageError(404, 'No such list', `The list ${escapeHtml(target.list)} does not exist (any more); nothing was changed.`);
+
+    if (body === null) {
+      const member = await memberByVerpToken(db, list.id, verpToken);
+      if (!member) {
+        send(res, 200, page('Already unsubscribed', [goneMessage(list.address, await unsubscriptionOf(db, list.address, verpToken))]));
+        return;
+      }
+      send(
+        res,
+        200,
+        page(
+          `Unsubscribe from ${list.address}?`,
+          [
+            `Stop mail from <strong>${escapeHtml(list.displayName)}</strong> (${escapeHtml(list.address)}) to <strong>${escapeHtml(member.address)}</strong>?`,
+            'Nothing happens until you press the button.',
+          ],
+          true,
+        ),
+      );
+      return;
+    }
+
+    await checkBody(req.headers['content-type'], body);
+    const result = await unsubscribeByVerpToken(db, list, verpToken, VIA_ONE_CLICK);
+    if (result.outcome === 'already') {
+      send(res, 200, page('Already unsubscribed', [goneMessage(list.address, result.record), joinHint(list.address)]));
+      return;
+    }
+    send(
+      res,
+      200,
+      page('Unsubscribed', [
+        `<strong>${escapeHtml(result.record.address)}</strong> has been unsubscribed from <strong>${escapeHtml(list.displayName)}</strong> (${escapeHtml(list.address)}) and will get no more mail from it.`,
+        joinHint(list.address),
+      ]),
+    );
+  }
+
+  return async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof PageError) {
+        send(res, err.status, page(err.title, [err.message]), err.headers);
+        return;
+      }
+      send(res, 500, page('Something went wrong', ['The request could not be completed. Please try again later.']));
+    }
+  };
+}
