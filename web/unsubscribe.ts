@@ -84,7 +84,7 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   const tooLarge = () =>
     // Stop here and close the connection rather than read a large body to its end.
-    new PageError(413, 'Request too large', `The request body is larger than ${MAX_BODY_BYTES} bytes; a one-click unsubscription needs only “List-Unsubscribe=One-Click”.`, { connection: 'close' });
+    new PageError(413, 'Request too large', `The request body is larger than ${MAX_BODY_BYTES} bytes, so nothing was changed; a one-click unsubscription needs only “List-Unsubscribe=One-Click”.`, { connection: 'close' });
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -110,10 +110,10 @@ async function checkBody(contentType: string | undefined, body: Buffer): Promise
       // The fetch API's multipart parser (undici, built into Node): boundaries, quoting and CRLFs done right.
       value = (await new Response(body, { headers: { 'content-type': contentType ?? '' } }).formData()).get('List-Unsubscribe');
     } catch {
-      throw new PageError(400, 'Bad request', `The multipart/form-data body could not be parsed. ${BAD_BODY}`);
+      throw new PageError(400, 'Bad request', `The multipart/form-data body could not be parsed; nothing was changed. ${BAD_BODY}`);
     }
   } else {
-    throw new PageError(415, 'Unsupported body', `A body of type ${type} is not accepted. ${BAD_BODY}`);
+    throw new PageError(415, 'Unsupported body', `A body of type ${escapeHtml(type)} is not accepted; nothing was changed. ${BAD_BODY}`);
   }
   if (typeof value !== 'string' || value.trim() !== 'One-Click') {
     throw new PageError(400, 'Bad request', `Nothing was changed. ${BAD_BODY}`);
