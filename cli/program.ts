@@ -86,6 +86,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => members().then((x) => x.membersList)));
   m.command('set <list> <address> <setting...>').description('set a member\'s moderation=default|accept|hold|reject|discard')
     .action(run(() => members().then((x) => x.membersSet)));
+  m.command('unsubscribed <list>').description('who left the list, when and how (e.g. one-click links), newest first')
+    .option('--limit <n>', 'at most this many rows (default 1000)').option('--json', 'JSON for scripts')
+    .action(run(() => import('./unsubscriptions.js').then((x) => x.membersUnsubscribed)));
 
   program.command('held [list]').description('posts waiting for a moderator (from Temporal visibility)').option('--json', 'JSON for scripts')
     .option('--from <pattern>', 'only posts from this address, or from addresses matching ^regex')

@@ -111,6 +111,9 @@ describe('one-click unsubscription (RFC 8058)', () => {
     assert.match(donePage, /<strong>alice@example\.com<\/strong> has been unsubscribed from/);
     assert.deepEqual(await cliMembers(list), ['bob@example.com']);
     assert.deepEqual(await audit(list), [{ address: 'alice@example.com', via: 'one-click' }]);
+    const shownByCli = await runCli(cliEnv, ['members', 'unsubscribed', list]);
+    assert.equal(shownByCli.code, 0, shownByCli.stderr);
+    assert.match(shownByCli.stdout, /^ADDRESS\s+VIA\s+AT\nalice@example\.com\s+one-click\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\n$/);
 
     const again = await postOneClick(link);
     assert.equal(again.status, 200);
@@ -209,6 +212,21 @@ describe('one-click unsubscription (RFC 8058)', () => {
       { address: 'gina@example.com', via: 'one-click' },
       { address: 'gina@example.com', via: 'one-click' },
     ]);
+  });
+
+  it('listflow members unsubscribed: JSON for scripts, a list with none, and a list that does not exist', async () => {
+    const list = await newList(['kim@example.com']);
+    const none = await runCli(cliEnv, ['members', 'unsubscribed', list]);
+    assert.deepEqual([none.code, none.stdout], [0, `${list}: no unsubscriptions recorded\n`]);
+    assert.equal((await postOneClick(await linkFor(list, 'kim@example.com'))).status, 200);
+    const asJson = await runCli(cliEnv, ['members', 'unsubscribed', list, '--json']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    const rows = JSON.parse(asJson.stdout) as { address: string; via: string; at: string }[];
+    assert.deepEqual(rows.map((r) => [r.address, r.via]), [['kim@example.com', 'one-click']]);
+    assert.ok(Math.abs(Date.parse(rows[0]?.at ?? '') - Date.now()) < 60_000, rows[0]?.at);
+    const missing = await runCli(cliEnv, ['members', 'unsubscribed', 'nosuch@lists.example']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /there is no list nosuch@lists\.example/);
   });
 
   it('two POSTs of the same link at once remove the member once and record one row', async () => {
