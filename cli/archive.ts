@@ -24,12 +24,10 @@ export async function archiveExport(ctx: Context, listText: string, opts: { sinc
   const db = await ctx.db();
   const file = opts.output && opts.output !== '-' ? createWriteStream(opts.output, { flags: 'w' }) : null;
   if (file) {
-    await Promise.race([
-      once(file, 'open'),
-      once(file, 'error').then(([err]) => {
-        throw new CliError(`cannot write ${opts.output}: ${(err as Error).message}`);
-      }),
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', (err) => reject(new CliError(`cannot write ${opts.output}: ${err.message}`)));
+    });
   }
   let n = 0;
   try {

@@ -130,7 +130,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => archive().then((x) => x.archiveLegacy)));
   ar.command('export <list>').description('write the archive as mboxrd (to stdout, or --output)')
     .option('--since <date>', 'only messages from this date on').option('--output <file>', 'write to this file')
-    .action(run(() => archive().then((x) => x.archiveExport)));
+    // The shorthand's own --since/--output are parsed first and would take these; both count.
+    .action(run(() => archive().then((x) => (ctx: Context, list: string, o: { since?: string; output?: string }) => x.archiveExport(ctx, list, { ...ar.opts(), ...o }))));
   ar.command('import <list> <file>').description('file the messages of an mbox export (Mailman 2.1, HyperKitty, mlmmj); duplicates by Message-ID skipped')
     .action(run(() => archive().then((x) => x.archiveImport)));
   ar.command('search <list> <query...>').description('full-text search (words, "phrases", or, -word), best match first')
