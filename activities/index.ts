@@ -1,5 +1,6 @@
 // Every activity, made from one factory that receives its dependencies.
 import type { ActivityDeps } from './deps.js';
+import { createArchiveActivities } from './archive.js';
 import { createAuthenticityActivities } from './authenticity.js';
 import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
@@ -9,7 +10,7 @@ import { createPostActivities } from './posts.js';
 
 /** Activities that need the database only: they run on the core task queue. */
 export function createCoreActivities(deps: ActivityDeps) {
-  return { ...createPostActivities(deps), ...createEditedActivities(deps), ...createAuthenticityActivities(deps), ...createConfirmActivities(deps) };
+  return { ...createPostActivities(deps), ...createEditedActivities(deps), ...createAuthenticityActivities(deps), ...createConfirmActivities(deps), ...createArchiveActivities(deps) };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */

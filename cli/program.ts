@@ -126,5 +126,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./chain.js').then((x) => x.chain)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
+  const archive = () => import('./archive.js');
+  const ar = program.command('archive [list]').description('the archive: export, import, search, thread (archive <list> --export mbox = archive export <list>)')
+    .option('--export <format>', 'mbox: write the archive as mboxrd').option('--since <date>', 'with --export: from this date on')
+    .option('--output <file>', 'with --export: write to this file (default stdout)')
+    .action(run(() => archive().then((x) => x.archiveLegacy)));
+  ar.command('export <list>').description('write the archive as mboxrd (to stdout, or --output)')
+    .option('--since <date>', 'only messages from this date on').option('--output <file>', 'write to this file')
+    // The shorthand's own --since/--output are parsed first and would take these; both count.
+    .action(run(() => archive().then((x) => (ctx: Context, list: string, o: { since?: string; output?: string }) => x.archiveExport(ctx, list, { ...ar.opts(), ...o }))));
+  ar.command('import <list> <file>').description('file the messages of an mbox export (Mailman 2.1, HyperKitty, mlmmj); duplicates by Message-ID skipped')
+    .action(run(() => archive().then((x) => x.archiveImport)));
+  ar.command('search <list> <query...>').description('full-text search (words, "phrases", or, -word), best match first')
+    .option('--json', 'JSON for scripts').option('--limit <n>', 'at most this many (default 20)')
+    .action(run(() => archive().then((x) => x.archiveSearch)));
+  ar.command('thread <list> <hash>').description('the thread of a message, by its Message-ID hash').option('--json', 'JSON for scripts')
+    .action(run(() => archive().then((x) => x.archiveThread)));
   return program;
 }

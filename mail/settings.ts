@@ -48,6 +48,7 @@ export interface ListSettings {
   delivery_retry_wait_seconds: number;
   delivery_retry_max_wait_seconds: number;
   hold_spoofed_members: boolean;
+  archive_policy: 'public' | 'private' | 'never';
 }
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
@@ -131,6 +132,7 @@ export const SETTINGS: SpecTable<ListSettings> = {
   delivery_retry_days: scalar('delivery_retry_days', 5, 'days a temporarily failing recipient is retried before it counts as failed', wholeNumber(0, 60)),
   delivery_retry_wait_seconds: scalar('delivery_retry_wait_seconds', 900, 'first wait before a temporary failure is retried; doubles each round', wholeNumber(1, 86400)),
   delivery_retry_max_wait_seconds: scalar('delivery_retry_max_wait_seconds', 4 * 3600, 'longest wait between two delivery retries', wholeNumber(1, 7 * 86400)),
+  archive_policy: scalar('archive_policy', 'public', 'public: anyone may read the archive; private: members only; never: posts are not archived', oneOf('public', 'private', 'never')),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

@@ -317,6 +317,8 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     throw err;
   }
   status.seq = accepted.seq;
+  // Filed before delivery, as the list-level message; patched so histories from before the archive replay.
+  if (patched('archive')) await core.archivePost({ workflowId, list: mail.list });
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');
 
