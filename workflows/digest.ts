@@ -68,7 +68,9 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestStatus> 
   const s = await core.digestSettings({ list: input.list });
   settings = s;
   if (!s.exists) {
-    // The list was deleted: its pending posts have nobody to go to.
+    // The list was deleted: its pending posts have nobody to go to, and a waiting sendNow is told so.
+    lastResult = { sent: false, detail: `the list ${input.list} no longer exists` };
+    attempts = Number.MAX_SAFE_INTEGER;
     await condition(allHandlersFinished);
     return snapshot();
   }
@@ -88,6 +90,12 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestStatus> 
   async function sendIssue(): Promise<void> {
     const posts = [...pending.values()].sort((a, b) => a.seq - b.seq).slice(0, MAX_POSTS);
     sendRequested = false;
+    if (posts.length === 0) {
+      // A sendNow is waiting, but nothing is left to send: it is answered, never left hanging.
+      lastResult = { sent: false, detail: 'nothing to send' };
+      attempts += 1;
+      return;
+    }
     inFlight = true;
     const numbering = nextNumbering(last ?? null, Date.now(), s.volumeFrequency);
     const name = `Vol ${numbering.volume}, Issue ${numbering.number}`;
@@ -117,20 +125,19 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestStatus> 
     const due = () => sendRequested || sizeReached() || pending.size >= MAX_POSTS;
     const woken = await condition(() => due() || tooLong(), Math.max(1, periodEnd! - Date.now()));
     const periodOver = !woken || Date.now() >= periodEnd!;
-    if (pending.size > 0 && (periodOver || due())) await sendIssue();
+    if (sendRequested || (pending.size > 0 && (periodOver || due()))) await sendIssue();
     if (periodOver) periodEnd = Date.now() + periodMs(s.period);
     // A sendNow that came during the issue is answered by another one at once.
     if (sendRequested) continue;
-    await condition(() => allHandlersFinished() || sendRequested);
-    if (sendRequested) continue;
+    let ending = false;
     if (pending.size === 0 && periodOver) {
       const now = await core.digestSettings({ list: input.list });
-      if (!now.exists || now.digestMembers === 0) {
-        // Posts signalled while it asked are handled before the decision to end stands.
-        await condition(allHandlersFinished);
-        if (pending.size === 0) return snapshot();
-      }
+      ending = !now.exists || now.digestMembers === 0;
     }
+    // Signals and updates that came meanwhile are handled before the run ends or continues as new.
+    await condition(() => allHandlersFinished() || sendRequested);
+    if (sendRequested) continue;
+    if (ending && pending.size === 0) return snapshot();
     await continueAsNew<typeof digestWorkflow>({
       list: input.list,
       deliveryTaskQueue: input.deliveryTaskQueue,
