@@ -4,18 +4,26 @@ import { createArchiveActivities } from './archive.js';
 import { createAuthenticityActivities } from './authenticity.js';
 import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
+import { createDigestCoreActivities, createDigestOutboundActivities } from './digest.js';
 import { createEditedActivities } from './edited.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
 
 /** Activities that need the database only: they run on the core task queue. */
 export function createCoreActivities(deps: ActivityDeps) {
-  return { ...createPostActivities(deps), ...createEditedActivities(deps), ...createAuthenticityActivities(deps), ...createConfirmActivities(deps), ...createArchiveActivities(deps) };
+  return {
+    ...createPostActivities(deps),
+    ...createEditedActivities(deps),
+    ...createAuthenticityActivities(deps),
+    ...createConfirmActivities(deps),
+    ...createArchiveActivities(deps),
+    ...createDigestCoreActivities(deps),
+  };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
 export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
-  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps) };
+  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps) };
 }
 
 export type CoreActivities = ReturnType<typeof createCoreActivities>;

@@ -2,7 +2,18 @@
 import { readFile } from 'node:fs/promises';
 import { addressKey } from '../mail/address.js';
 import { transaction } from '../store/db.js';
-import { addMembers, deleteMembers, listMembers, MEMBER_MODERATIONS, setModeration, type MemberModeration, type Role } from '../store/members.js';
+import {
+  addMembers,
+  DELIVERY_MODES,
+  deleteMembers,
+  listMembers,
+  MEMBER_MODERATIONS,
+  setDeliveryMode,
+  setModeration,
+  type DeliveryMode,
+  type MemberModeration,
+  type Role,
+} from '../store/members.js';
 import { AddressCollector, addressLines, chunks } from './address-file.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -86,18 +97,32 @@ export async function membersList(ctx: Context, listText: string, opts: { role?:
 
 export async function membersSet(ctx: Context, listText: string, address: string, assignments: string[]): Promise<void> {
   let moderation: MemberModeration | undefined;
+  let deliveryMode: DeliveryMode | undefined;
   for (const a of assignments) {
     const eq = a.indexOf('=');
     const key = eq > 0 ? a.slice(0, eq).trim() : '';
     const value = a.slice(eq + 1).trim();
-    if (key !== 'moderation') throw new CliError(`"${a}" is not a member setting (known: moderation=${MEMBER_MODERATIONS.join('|')})`);
-    if (!(MEMBER_MODERATIONS as string[]).includes(value)) throw new CliError(`moderation=${value}: must be one of ${MEMBER_MODERATIONS.join(', ')}`);
-    moderation = value as MemberModeration;
+    if (key === 'moderation') {
+      if (!(MEMBER_MODERATIONS as string[]).includes(value)) throw new CliError(`moderation=${value}: must be one of ${MEMBER_MODERATIONS.join(', ')}`);
+      moderation = value as MemberModeration;
+    } else if (key === 'delivery_mode') {
+      if (!(DELIVERY_MODES as string[]).includes(value)) throw new CliError(`delivery_mode=${value}: must be one of ${DELIVERY_MODES.join(', ')}`);
+      deliveryMode = value as DeliveryMode;
+    } else {
+      throw new CliError(`"${a}" is not a member setting (known: moderation=${MEMBER_MODERATIONS.join('|')}, delivery_mode=${DELIVERY_MODES.join('|')})`);
+    }
   }
-  if (!moderation) throw new CliError('give a setting: moderation=default|accept|hold|reject|discard');
+  if (!moderation && !deliveryMode) throw new CliError(`give a setting: moderation=${MEMBER_MODERATIONS.join('|')} or delivery_mode=${DELIVERY_MODES.join('|')}`);
   const list = await requireList(ctx, listText);
-  if (!(await setModeration(await ctx.db(), list.id, address, moderation))) {
-    throw new CliError(`${clean(addressKey(address))} is not a member of ${list.address}`);
+  // Mailman's "digestable": a list that does not offer digests refuses new digest members.
+  if (deliveryMode && deliveryMode !== 'regular' && !list.settings.digests_enabled) {
+    throw new CliError(`${list.address} does not offer digests (digests_enabled is false)`);
   }
-  ctx.out(`${list.address}: ${clean(addressKey(address))} moderation = ${moderation}\n`);
+  const who = clean(addressKey(address));
+  await transaction(await ctx.db(), async (client) => {
+    const found = (moderation ? await setModeration(client, list.id, address, moderation) : true) && (deliveryMode ? await setDeliveryMode(client, list.id, address, deliveryMode) : true);
+    if (!found) throw new CliError(`${who} is not a member of ${list.address}`);
+  });
+  if (moderation) ctx.out(`${list.address}: ${who} moderation = ${moderation}\n`);
+  if (deliveryMode) ctx.out(`${list.address}: ${who} delivery_mode = ${deliveryMode}\n`);
 }

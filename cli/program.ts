@@ -84,7 +84,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => members().then((x) => x.membersRemove)));
   m.command('list <list>').description('members, owners and moderators').addOption(role()).option('--json', 'JSON for scripts')
     .action(run(() => members().then((x) => x.membersList)));
-  m.command('set <list> <address> <setting...>').description('set a member\'s moderation=default|accept|hold|reject|discard')
+  m.command('set <list> <address> <setting...>').description('set a member\'s moderation=default|accept|hold|reject|discard and/or delivery_mode=regular|mime_digest|plain_digest')
     .action(run(() => members().then((x) => x.membersSet)));
   m.command('unsubscribed <list>').description('who left the list, when and how (e.g. one-click links), newest first')
     .option('--limit <n>', 'at most this many rows (default 1000)').option('--json', 'JSON for scripts')
@@ -124,6 +124,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'JSON for scripts').action(run(() => import('./bans.js').then((x) => x.bansList)));
   program.command('chain').description('the posting chain: each rule, its action and when it hits').option('--json', 'JSON for scripts')
     .action(run(() => import('./chain.js').then((x) => x.chain)));
+  const digest = program.command('digest').description('a list\'s digest: what is pending, and sending an issue now');
+  digest.command('send <list>').description('send the pending posts as an issue now (MIME and plain, as each digest member chose)')
+    .action(run(() => import('./digest.js').then((x) => x.digestSend)));
+  digest.command('status <list>').description('pending posts, their size against the threshold, when the next issue is due')
+    .option('--json', 'JSON for scripts').action(run(() => import('./digest.js').then((x) => x.digestStatus)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

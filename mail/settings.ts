@@ -49,7 +49,14 @@ export interface ListSettings {
   delivery_retry_max_wait_seconds: number;
   hold_spoofed_members: boolean;
   archive_policy: 'public' | 'private' | 'never';
+  digests_enabled: boolean;
+  digest_size_threshold: number;
+  digest_period: DigestPeriod;
+  digest_volume_frequency: DigestVolumeFrequency;
 }
+
+export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
+export type DigestVolumeFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily';
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
   return (text) => {
@@ -133,6 +140,16 @@ export const SETTINGS: SpecTable<ListSettings> = {
   delivery_retry_wait_seconds: scalar('delivery_retry_wait_seconds', 900, 'first wait before a temporary failure is retried; doubles each round', wholeNumber(1, 86400)),
   delivery_retry_max_wait_seconds: scalar('delivery_retry_max_wait_seconds', 4 * 3600, 'longest wait between two delivery retries', wholeNumber(1, 7 * 86400)),
   archive_policy: scalar('archive_policy', 'public', 'public: anyone may read the archive; private: members only; never: posts are not archived', oneOf('public', 'private', 'never')),
+  // Mailman 3 names; `digestable` there is digests_enabled here.
+  digests_enabled: scalar('digests_enabled', true, 'members may choose digest delivery (mime_digest or plain_digest)', boolean),
+  digest_size_threshold: scalar('digest_size_threshold', 30, 'send a digest as soon as its posts pass this many KB (0: only when the period ends)', wholeNumber(0, 100_000)),
+  digest_period: scalar('digest_period', 'daily' as DigestPeriod, 'send a digest of what is pending when this period ends (monthly: 30 days)', oneOf<DigestPeriod>('daily', 'weekly', 'monthly')),
+  digest_volume_frequency: scalar(
+    'digest_volume_frequency',
+    'monthly' as DigestVolumeFrequency,
+    'start a new digest volume (issue numbers from 1) each calendar year, quarter, month, week or day (UTC)',
+    oneOf<DigestVolumeFrequency>('yearly', 'quarterly', 'monthly', 'weekly', 'daily'),
+  ),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

@@ -99,6 +99,18 @@ export async function setModeration(db: Queryable, listId: number, address: stri
   return (rowCount ?? 0) > 0;
 }
 
+export type DeliveryMode = 'regular' | 'mime_digest' | 'plain_digest';
+export const DELIVERY_MODES: DeliveryMode[] = ['regular', 'mime_digest', 'plain_digest'];
+
+/** Regular copies, or a MIME or plain-text digest (digest members get no regular copies). */
+export async function setDeliveryMode(db: Queryable, listId: number, address: string, mode: DeliveryMode): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE members SET delivery_mode = $3 WHERE list_id = $1 AND address_key = $2 AND role = 'member'`,
+    [listId, addressKey(address), mode],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** Owners, then moderators: who hears about held posts and -owner mail. */
 export async function listStaff(db: Queryable, listId: number): Promise<{ owners: string[]; moderators: string[] }> {
   const { rows } = await db.query<{ address: string; role: Role }>(

@@ -160,3 +160,67 @@ export const heldPostSignal = defineSignal<[WaitingPost]>('held');
 /** A held post was decided or expired. */
 export const decidedPostSignal = defineSignal<[{ workflowId: string }]>('decided');
 export const remindersQuery = defineQuery<RemindersStatus>('status');
+
+/** A list's digest: one workflow per list while it has digest members. */
+export function digestWorkflowId(list: string): string {
+  return `digest/${list}`;
+}
+
+/** An accepted post, as the digest knows it: a reference to the decorated message, never its bytes. */
+export interface DigestPostRef {
+  workflowId: string;
+  seq: number;
+  /** SHA-256 of the decorated message in the message store (what regular members got). */
+  sha256: string;
+  subject: string;
+  author: string | null;
+  size: number;
+  acceptedAt: string;
+}
+
+export interface DigestNumbering {
+  volume: number;
+  number: number;
+  /** Which calendar span the volume belongs to (see mail/digest-schedule.ts). */
+  key: string;
+}
+
+export interface DigestInput {
+  list: string;
+  deliveryTaskQueue: string;
+  /** Posts not sent yet (carried over by continue-as-new). */
+  pending: DigestPostRef[];
+  /** The last issue sent; undefined: ask the database (a fresh start), null: the list never had one. */
+  last?: DigestNumbering | null;
+  /** When the running period ends (kept across continue-as-new). */
+  periodEndsAt?: string;
+  issuesSent?: number;
+  lastIssue?: string | null;
+}
+
+export interface DigestStatus {
+  list: string;
+  pending: { workflowId: string; seq: number; subject: string; author: string | null; size: number }[];
+  /** Bytes of the pending posts, against `thresholdBytes` (0: no size trigger). */
+  size: number;
+  thresholdBytes: number;
+  period: string;
+  nextSendAt: string | null;
+  last: DigestNumbering | null;
+  issuesSent: number;
+  lastIssue: string | null;
+}
+
+export interface DigestSendResult {
+  sent: boolean;
+  detail: string;
+  volume?: number;
+  number?: number;
+  posts?: number;
+}
+
+/** An accepted post for the next issue. */
+export const digestPostSignal = defineSignal<[DigestPostRef]>('post');
+/** Send an issue now, whatever the size or the time; answers what was sent, or "nothing to send". */
+export const sendNowUpdate = defineUpdate<DigestSendResult, []>('sendNow');
+export const digestStatusQuery = defineQuery<DigestStatus>('status');

@@ -51,6 +51,8 @@ const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterv
 const core = proxyActivities<CoreActivities>({ startToCloseTimeout: '5m', retry: dbRetry });
 /** Telling the reminder workflow is worth an hour of retries, no more: a decision waits for it. */
 const reminderRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry });
+/** Digest members get no regular copy, so a post missing from the digest is lost to them: a day of retries. */
+const digestRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1d', retry: dbRetry });
 
 function outbound(taskQueue: string) {
   const notices = proxyActivities<OutboundActivities>({
@@ -321,6 +323,15 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   if (patched('archive')) await core.archivePost({ workflowId, list: mail.list });
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');
+  // The list's digest learns of the post while delivery runs; patched so histories from before digests replay.
+  if (patched('digest')) {
+    pendingNotices.push(
+      digestRegistry.registerDigestPost({ list: mail.list, workflowId, deliveryTaskQueue: options.deliveryTaskQueue }).then(
+        () => undefined,
+        (err: Error) => void status.notices.push(`digest: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`),
+      ),
+    );
+  }
 
   const runBatches = async (batches: number[]): Promise<void> => {
     status.deliveryRounds += 1;
