@@ -55,24 +55,43 @@ export async function fileMessage(db: Db, f: Filing): Promise<Filed> {
       const { rows } = await client.query<{ id: string; thread_id: string }>(
         `SELECT id, thread_id FROM archive WHERE list_id = $1 AND base_subject = $2
            AND date BETWEEN $3::timestamptz - make_interval(days => $4) AND $3::timestamptz + make_interval(days => $4)
+           -- not a reply to this very message filed early: that one is adopted below instead
+           AND coalesce(in_reply_to, '') <> $5 AND NOT refs @> ARRAY[$5]::text[]
          ORDER BY abs(extract(epoch FROM date - $3::timestamptz)), id LIMIT 1`,
-        [f.listId, f.facts.baseSubject, date, SUBJECT_WINDOW_DAYS],
+        [f.listId, f.facts.baseSubject, date, SUBJECT_WINDOW_DAYS, f.facts.messageId],
       );
       parent = rows[0];
     }
     const threadId = parent?.thread_id ?? hash;
-    await client.query(
+    const inserted = await client.query<{ id: string }>(
       `INSERT INTO archive (list_id, seq, workflow_id, sha256, message_id, message_id_hash, in_reply_to, refs, parent_id, thread_id,
          subject, base_subject, author_name, author_address, envelope_from, date, body_text)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
       [
         f.listId, f.seq ?? null, f.workflowId ?? null, f.sha256, f.facts.messageId, hash, f.facts.inReplyTo, f.facts.references,
         parent?.id ?? null, threadId, f.facts.subject, f.facts.baseSubject, f.facts.authorName, f.facts.authorAddress,
         f.envelopeFrom ?? null, date, stripNul(f.facts.text),
       ],
     );
+    await adoptEarlyReplies(client, f.listId, inserted.rows[0]?.id as string, f.facts.messageId, threadId);
     return { filed: true, duplicate: false, messageIdHash: hash, threadId };
   });
+}
+
+/**
+ * Replies filed before their parent (a held post approved after the answers to it, an export out of date order)
+ * started threads of their own: the parent adopts them, and their threads join its thread.
+ */
+async function adoptEarlyReplies(client: Queryable, listId: number, id: string, messageId: string, threadId: string): Promise<void> {
+  const { rows } = await client.query<{ thread_id: string }>(
+    `UPDATE archive SET parent_id = $2 WHERE list_id = $1 AND parent_id IS NULL AND thread_id = message_id_hash
+       AND thread_id <> $4 AND (in_reply_to = $3 OR refs @> ARRAY[$3]::text[])
+     RETURNING thread_id`,
+    [listId, id, messageId, threadId],
+  );
+  if (rows.length) {
+    await client.query('UPDATE archive SET thread_id = $3 WHERE list_id = $1 AND thread_id = ANY($2::text[])', [listId, rows.map((r) => r.thread_id), threadId]);
+  }
 }
 
 /** PostgreSQL text cannot hold NUL. */

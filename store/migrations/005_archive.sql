@@ -33,3 +33,6 @@ CREATE INDEX archive_thread ON archive (list_id, thread_id, date);
 CREATE INDEX archive_hash ON archive (list_id, message_id_hash);
 CREATE INDEX archive_subject ON archive (list_id, base_subject, date);
 CREATE INDEX archive_date ON archive (list_id, date, id);
+-- Thread roots that may turn out to be replies whose parent is filed later (see store/archive.ts adoptEarlyReplies).
+CREATE INDEX archive_orphan_refs ON archive USING GIN (refs) WHERE parent_id IS NULL;
+CREATE INDEX archive_orphan_reply ON archive (list_id, in_reply_to) WHERE parent_id IS NULL;
