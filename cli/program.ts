@@ -121,6 +121,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'JSON for scripts').action(run(() => import('./bans.js').then((x) => x.bansList)));
   program.command('chain').description('the posting chain: each rule, its action and when it hits').option('--json', 'JSON for scripts')
     .action(run(() => import('./chain.js').then((x) => x.chain)));
+  const domains = program.command('domains').description('DKIM keys of list domains and the DNS records to publish');
+  domains.command('dkim <domain>').description('make a DKIM key pair for a domain, store it, and print the DNS TXT record to publish')
+    .option('--selector <s>', 'the DKIM selector (default: lf<year><month>)')
+    .option('--algorithm <alg>', 'rsa (default) or ed25519').option('--bits <n>', 'RSA key size (default 2048)')
+    .option('--force', 'replace the key the domain has')
+    .action(run(() => import('./domains.js').then((x) => x.domainsDkim)));
+  domains.command('list').description('domains with a DKIM key: selector, algorithm and the DNS record').option('--json', 'JSON for scripts')
+    .action(run(() => import('./domains.js').then((x) => x.domainsList)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   return program;

@@ -48,7 +48,14 @@ export interface ListSettings {
   delivery_retry_wait_seconds: number;
   delivery_retry_max_wait_seconds: number;
   hold_spoofed_members: boolean;
+  dmarc_mitigate_action: DmarcMitigateAction;
+  dmarc_mitigate_unconditionally: boolean;
+  dmarc_moderation_notice: string;
+  dmarc_wrapped_message_text: string;
 }
+
+/** Mailman 3's names: what to do with a post whose From domain asks receivers to quarantine or reject. */
+export type DmarcMitigateAction = 'no_mitigation' | 'munge_from' | 'wrap_message' | 'reject' | 'discard';
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
   return (text) => {
@@ -131,6 +138,15 @@ export const SETTINGS: SpecTable<ListSettings> = {
   delivery_retry_days: scalar('delivery_retry_days', 5, 'days a temporarily failing recipient is retried before it counts as failed', wholeNumber(0, 60)),
   delivery_retry_wait_seconds: scalar('delivery_retry_wait_seconds', 900, 'first wait before a temporary failure is retried; doubles each round', wholeNumber(1, 86400)),
   delivery_retry_max_wait_seconds: scalar('delivery_retry_max_wait_seconds', 4 * 3600, 'longest wait between two delivery retries', wholeNumber(1, 7 * 86400)),
+  dmarc_mitigate_action: scalar(
+    'dmarc_mitigate_action',
+    'munge_from' as DmarcMitigateAction,
+    'for a From domain with DMARC p=quarantine/reject: munge_from, wrap_message, reject, discard or no_mitigation',
+    oneOf<DmarcMitigateAction>('no_mitigation', 'munge_from', 'wrap_message', 'reject', 'discard'),
+  ),
+  dmarc_mitigate_unconditionally: scalar('dmarc_mitigate_unconditionally', false, 'munge_from/wrap_message every post, whatever its From domain publishes', boolean),
+  dmarc_moderation_notice: scalar('dmarc_moderation_notice', '', 'the reason given to a poster rejected by dmarc_mitigate_action=reject (default: a standard text)', shortText),
+  dmarc_wrapped_message_text: scalar('dmarc_wrapped_message_text', '', 'a text part put before the original in a wrap_message wrapper', shortText),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

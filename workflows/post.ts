@@ -317,6 +317,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     throw err;
   }
   status.seq = accepted.seq;
+  if (accepted.dmarcMitigation) status.dmarcMitigation = accepted.dmarcMitigation;
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');
 
