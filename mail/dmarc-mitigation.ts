@@ -144,32 +144,19 @@ export async function wrapMessage(decorated: Buffer, original: Buffer, ctx: Miti
     add(l.line.slice(0, l.line.indexOf(':')).trim(), value);
   }
   if (fromLine && replyTo && !ccDone) add('Cc', valueOf(fromLine.line));
-  // MailComposer builds the MIME structure; header lines go in as they are. nodemailer re-formats address
-  // fields, Date and References whatever it is told, so those are spliced into its output instead.
-  const spliced = out.filter((h) => SPLICED.has(h.key));
-  const prepared: Record<string, { prepared: true; value: string }> = {};
-  for (const h of out.filter((x) => !SPLICED.has(x.key))) {
-    const name = h.line.slice(0, h.line.indexOf(':'));
-    const before = prepared[name];
-    // A repeated field becomes one (RFC 5322 allows one of each of these anyway).
-    prepared[name] = { prepared: true, value: before ? `${before.value},\r\n ${valueOf(h.line)}` : valueOf(h.line) };
-  }
+  // MailComposer builds the MIME structure only: it re-formats address fields, Date and References and
+  // re-cases names whatever it is told, so the header lines are spliced into its output as they are.
   const text = ctx.wrappedText?.trim();
   const composer = new MailComposer({
-    // nodemailer's typings know plain strings only; prepared values are its documented escape hatch.
-    headers: prepared as unknown as Record<string, string>,
     ...(text ? { text: `${text}\n` } : {}),
     attachments: [{ content: original, contentType: 'message/rfc822', contentDisposition: 'inline', filename: false as unknown as string }],
   });
   const built = splitHeaderBlock(await composer.compile().build());
   const headers = new Headers(built.header);
-  for (const h of spliced) headers.remove(h.key);
-  spliced.forEach((h, i) => headers.addFormatted(h.key, h.line, i));
+  for (const h of out) headers.remove(h.key);
+  out.forEach((h, i) => headers.addFormatted(h.key, h.line, i));
   return Buffer.concat([headers.build(), built.body]);
 }
-
-/** Fields nodemailer formats itself even when told a value is prepared. */
-const SPLICED = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'date', 'references']);
 
 /** Applies the chosen mitigation; acceptance calls this right after decorating. */
 export async function applyDmarcMitigation(decorated: Buffer, original: Buffer, which: AppliedMitigation | null, ctx: MitigationContext): Promise<Buffer> {

@@ -9,7 +9,7 @@ const DEFAULT_NOTICE =
 
 export const dmarcMitigation: Rule = {
   name: 'dmarc-mitigation',
-  description: 'dmarc_mitigate_action is reject or discard and the From domain (or its organizational domain) publishes DMARC p=quarantine or p=reject.',
+  description: 'dmarc_mitigate_action is reject/discard and the From domain publishes DMARC p=quarantine or p=reject.',
   check({ facts, list, auth }) {
     const s = list.settings;
     const action = s.dmarc_mitigate_action;
