@@ -14,7 +14,7 @@ import { startDnsServer, type DnsServer, type Zone } from '../helpers/dns-server
 import { dkimKey, message, signed, type SigningKey } from '../helpers/sender-domains.js';
 import type { Received } from '../helpers/smtp-recorder.js';
 import { createList, queuedId, sendRaw, subscribe, useStack, waitForState } from '../helpers/stack.js';
-import { uniqueName } from '../helpers/temporal.js';
+import { devServerAddress, uniqueName } from '../helpers/temporal.js';
 
 function header(raw: Buffer, name: string): string[] {
   return new Headers(splitHeaderBlock(raw).header).get(name.toLowerCase()).map((l) => l.replace(/\r?\n[ \t]+/g, ' '));
@@ -103,6 +103,9 @@ describe('DMARC mitigation, DKIM signing and ARC sealing', () => {
     assert.deepEqual(header(copy, 'reply-to'), ['Reply-To: Alice Example <alice@rej.test>']);
     assert.deepEqual(header(copy, 'cc'), []);
     assert.ok(splitHeaderBlock(copy).body.equals(splitHeaderBlock(raw).body), 'the body is byte-identical');
+    const shown = await runCli({ ...cliEnv(), TEMPORAL_ADDRESS: devServerAddress() }, ['status', status.workflowId]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^\s*dmarc\s+members get it with munge_from \(rej\.test p=reject\)$/m);
   });
 
   it('munges for p=quarantine and puts the original From in Cc when the post has a Reply-To', async () => {
