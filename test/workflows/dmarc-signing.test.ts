@@ -250,6 +250,20 @@ describe('DMARC mitigation, DKIM signing and ARC sealing', () => {
       });
     }
 
+    it("signs the list's own notices too (a moderator's notice of a held post)", async () => {
+      const list = await listOn('bulk.signed.example');
+      await subscribe(env.stack.db, list, ['mod@notice.member.test'], 'moderator');
+      const id = queuedId(await sendRaw(env.stack.smtpPort, 'stranger@plain.test', [list], await message({ from: 'stranger@plain.test', to: list, subject: 'let me in' })));
+      const status = await waitForState(env.stack.client, id, ['held']);
+      assert.equal(status.state, 'held');
+      await env.recorder.waitFor((r) => r.some((m) => m.to.includes('mod@notice.member.test')));
+      const notice = env.recorder.received.find((m) => m.to.includes('mod@notice.member.test'));
+      assert.ok(notice);
+      const result = await dkimVerify(notice.raw, { resolver });
+      assert.equal(result.results.find((r) => r.signingDomain === 'bulk.signed.example')?.status.result, 'pass', JSON.stringify(result.results.map((r) => r.info)));
+      await env.stack.client.workflow.getHandle(id).terminate('test finished');
+    });
+
     it('signs with an Ed25519 key (RFC 8463) as well', async () => {
       const made = await runCli(cliEnv(), ['domains', 'dkim', 'ed.signed.example', '--selector', 'ed1', '--algorithm', 'ed25519']);
       assert.equal(made.code, 0, made.stderr);
