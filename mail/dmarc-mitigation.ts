@@ -3,7 +3,7 @@
 // would be refused by members' providers. The list either rewrites From to itself or wraps the post.
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import MimeNode from 'nodemailer/lib/mime-node';
 import type { AuthSummary } from './authenticity.js';
 import { readFacts, splitHeaderBlock } from './message.js';
 import type { DmarcMitigateAction, ListSettings } from './settings.js';
@@ -144,14 +144,18 @@ export async function wrapMessage(decorated: Buffer, original: Buffer, ctx: Miti
     add(l.line.slice(0, l.line.indexOf(':')).trim(), value);
   }
   if (fromLine && replyTo && !ccDone) add('Cc', valueOf(fromLine.line));
-  // MailComposer builds the MIME structure only: it re-formats address fields, Date and References and
-  // re-cases names whatever it is told, so the header lines are spliced into its output as they are.
+  // nodemailer's MimeNode (MailComposer's engine) builds the MIME structure only: it re-formats address fields,
+  // Date and References and re-cases names whatever it is told, so the header lines are spliced in as they are.
+  // Always multipart/mixed, as Mailman's wrapper, with or without the explaining text.
+  const root = new MimeNode('multipart/mixed');
   const text = ctx.wrappedText?.trim();
-  const composer = new MailComposer({
-    ...(text ? { text: `${text}\n` } : {}),
-    attachments: [{ content: original, contentType: 'message/rfc822', contentDisposition: 'inline', filename: false as unknown as string }],
-  });
-  const built = splitHeaderBlock(await composer.compile().build());
+  if (text) root.createChild('text/plain; charset=utf-8').setContent(`${text}\n`);
+  const part = root.createChild('message/rfc822');
+  part.setHeader('Content-Disposition', 'inline');
+  // RFC 2046 §5.2.1: only 7bit, 8bit or binary, and the original's bytes are never re-encoded.
+  part.setHeader('Content-Transfer-Encoding', original.some((b) => b > 0x7f) ? '8bit' : '7bit');
+  part.setContent(original);
+  const built = splitHeaderBlock(await root.build());
   const headers = new Headers(built.header);
   for (const h of out) headers.remove(h.key);
   out.forEach((h, i) => headers.addFormatted(h.key, h.line, i));

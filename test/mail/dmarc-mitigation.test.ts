@@ -94,6 +94,11 @@ describe('DMARC mitigation', () => {
     assert.match(outer, /\r\nMessage-ID: <1@rej\.test>\r\n/);
     assert.ok(!outer.includes('DKIM-Signature'));
     assert.ok(out.includes(Buffer.from('see the attached post')));
+    assert.match(out.subarray(0, at).toString('latin1'), /Content-Type: message\/rfc822\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: 8bit\r\n\r\n$/);
+    // Without the explaining text it is still multipart/mixed, as Mailman's wrapper.
+    const bare = await wrapMessage(decorated, POST, { list: LIST, displayName: 'dev' });
+    assert.match(splitHeaderBlock(bare).header.toString('latin1'), /\r\nContent-Type: multipart\/mixed; boundary=/);
+    assert.ok(bare.includes(POST));
   });
 
   it('the rule refuses only a known quarantine/reject policy, naming the domain and policy', () => {
