@@ -6,6 +6,7 @@ import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { createLedgerWriter } from './ledger.js';
+import { signOutgoing } from './signing.js';
 import { sendTransaction, type SmtpTransport } from './smtp.js';
 
 export interface BatchInput {
@@ -75,12 +76,12 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
         const ref = { workflowId: input.workflowId, batch: input.batch, listId: list?.id ?? null };
         if (input.mode === 'bulk') {
           const from = listSubAddress(input.list, 'bounces');
-          const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), raw);
+          const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), await signOutgoing(raw, input.list, deps));
           await ledger.record(ref, outcome);
         } else {
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
-            const outcome = await sendTransaction(transport, from, [p.recipient], raw);
+            const outcome = await sendTransaction(transport, from, [p.recipient], await signOutgoing(raw, input.list, deps));
             await ledger.record(ref, outcome);
           });
         }

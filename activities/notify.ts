@@ -26,6 +26,7 @@ import { listStaff } from '../store/members.js';
 import { getMessage } from '../store/messages.js';
 import { recordBounceEvent } from '../store/deliveries.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
+import { signOutgoing } from './signing.js';
 import { sendTransaction, type Outcome } from './smtp.js';
 
 export type PosterNotice =
@@ -81,7 +82,7 @@ export function createNoticeActivities(deps: ActivityDeps) {
     });
     const raw = await composer.compile().build();
     // Notices go out with the list's bounce address, so failures come back to listflow, never to a person.
-    const outcome = await sendTransaction(requireTransport(deps), listSubAddress(list, 'bounces'), to, raw);
+    const outcome = await sendTransaction(requireTransport(deps), listSubAddress(list, 'bounces'), to, await signOutgoing(raw, list, deps));
     const err = noticeError(outcome);
     if (err) throw err;
     return { sent: outcome.sent, failed: outcome.failed.map((f) => f.recipient) };

@@ -17,6 +17,7 @@ import { loadSiteSettings } from '../store/site-settings.js';
 import { getMessage, putMessage } from '../store/messages.js';
 import type { InboundMail } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
+import { mitigateDmarc } from './dmarc-policy.js';
 
 export interface Classification {
   sender: string | null;
@@ -39,6 +40,8 @@ export interface Accepted {
   retryDays: number;
   retryWaitSeconds: number;
   retryMaxWaitSeconds: number;
+  /** The DMARC mitigation applied to what members receive, e.g. "munge_from (example.com p=reject)"; absent when none. */
+  dmarcMitigation?: string;
 }
 
 async function loadList(deps: ActivityDeps, address: string) {
@@ -101,6 +104,7 @@ export function createPostActivities(deps: ActivityDeps) {
     async acceptPost(input: { workflowId: string; mail: InboundMail; sha256?: string; auth?: AuthSummary | null }): Promise<Accepted> {
       const list = await loadList(deps, input.mail.list);
       const s = list.settings;
+      let dmarcMitigation: string | undefined;
       const seq = await transaction(deps.db, async (client) => {
         const existing = await client.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [input.workflowId]);
         if (existing.rows[0]) return Number(existing.rows[0].seq);
@@ -108,7 +112,8 @@ export function createPostActivities(deps: ActivityDeps) {
         // Approved: headers and the pseudo-header line never reach members, whatever the verdict was; an
         // edited version a moderator approved replaces the original.
         const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
-        const decorated = addAuthenticationResults(
+        // DMARC mitigation comes after every other change, before our Authentication-Results (which go on top).
+        const mitigated = await mitigateDmarc(
           addListHeaders(raw, {
             list: list.address,
             displayName: list.displayName,
@@ -116,6 +121,11 @@ export function createPostActivities(deps: ActivityDeps) {
             seq,
             publicUrl: deps.publicUrl,
           }),
+          raw, list, input.auth ?? null, deps,
+        );
+        if (mitigated.applied) dmarcMitigation = `${mitigated.applied} (${mitigated.finding ? `${mitigated.finding.domain} p=${mitigated.finding.policy ?? 'unknown'}` : 'unconditionally'})`;
+        const decorated = addAuthenticationResults(
+          mitigated.raw,
           listAuthservId(list.address),
           input.auth?.header ?? null,
         );
@@ -138,6 +148,7 @@ export function createPostActivities(deps: ActivityDeps) {
         retryDays: s.delivery_retry_days,
         retryWaitSeconds: s.delivery_retry_wait_seconds,
         retryMaxWaitSeconds: s.delivery_retry_max_wait_seconds,
+        ...(dmarcMitigation ? { dmarcMitigation } : {}),
       };
     },
 

@@ -129,6 +129,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./digest.js').then((x) => x.digestSend)));
   digest.command('status <list>').description('pending posts, their size against the threshold, when the next issue is due')
     .option('--json', 'JSON for scripts').action(run(() => import('./digest.js').then((x) => x.digestStatus)));
+  const domains = program.command('domains').description('DKIM keys of list domains and the DNS records to publish');
+  domains.command('dkim <domain>').description('make a DKIM key pair for a domain, store it, and print the DNS TXT record to publish')
+    .option('--selector <s>', 'the DKIM selector (default: lf<year><month>)')
+    .option('--algorithm <alg>', 'rsa (default) or ed25519').option('--bits <n>', 'RSA key size (default 2048)')
+    .option('--force', 'replace the key the domain has')
+    .action(run(() => import('./domains.js').then((x) => x.domainsDkim)));
+  domains.command('list').description('domains with a DKIM key: selector, algorithm and the DNS record').option('--json', 'JSON for scripts')
+    .action(run(() => import('./domains.js').then((x) => x.domainsList)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

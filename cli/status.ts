@@ -51,6 +51,7 @@ export function renderPost(s: PostStatus): string {
   }
   for (const [i, n] of (s.decision.notes ?? []).entries()) rows.push([i === 0 ? 'notes' : '', noteLine(n)]);
   if (s.seq !== null) rows.push(['post number', String(s.seq)]);
+  if (s.dmarcMitigation) rows.push(['dmarc', `members get it with ${clean(s.dmarcMitigation)}`]);
   const d = s.delivery;
   if (d.total > 0 || ['accepted', 'delivering', 'delivered'].includes(s.state)) {
     rows.push(['delivery', `${d.total} recipients: ${d.sent} sent, ${d.failed} failed, ${d.pending} pending`]);

@@ -57,6 +57,14 @@ export interface ListSettings {
 
 export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
 export type DigestVolumeFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily';
+  dmarc_mitigate_action: DmarcMitigateAction;
+  dmarc_mitigate_unconditionally: boolean;
+  dmarc_moderation_notice: string;
+  dmarc_wrapped_message_text: string;
+}
+
+/** Mailman 3's names: what to do with a post whose From domain asks receivers to quarantine or reject. */
+export type DmarcMitigateAction = 'no_mitigation' | 'munge_from' | 'wrap_message' | 'reject' | 'discard';
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
   return (text) => {
@@ -150,6 +158,15 @@ export const SETTINGS: SpecTable<ListSettings> = {
     'start a new digest volume (issue numbers from 1) each calendar year, quarter, month, week or day (UTC)',
     oneOf<DigestVolumeFrequency>('yearly', 'quarterly', 'monthly', 'weekly', 'daily'),
   ),
+  dmarc_mitigate_action: scalar(
+    'dmarc_mitigate_action',
+    'munge_from' as DmarcMitigateAction,
+    'for a From domain with DMARC p=quarantine/reject: munge_from, wrap_message, reject, discard or no_mitigation',
+    oneOf<DmarcMitigateAction>('no_mitigation', 'munge_from', 'wrap_message', 'reject', 'discard'),
+  ),
+  dmarc_mitigate_unconditionally: scalar('dmarc_mitigate_unconditionally', false, 'munge_from/wrap_message every post, whatever its From domain publishes', boolean),
+  dmarc_moderation_notice: scalar('dmarc_moderation_notice', '', 'the reason given to a poster rejected by dmarc_mitigate_action=reject (default: a standard text)', shortText),
+  dmarc_wrapped_message_text: scalar('dmarc_wrapped_message_text', '', 'a text part put before the original in a wrap_message wrapper', shortText),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

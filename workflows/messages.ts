@@ -43,6 +43,8 @@ export interface PostStatus {
   notices: string[];
   /** SPF, DKIM, DMARC and ARC results; null until verified, or when this post was not verified. */
   auth?: AuthSummary | null;
+  /** The DMARC mitigation members' copies got (munge_from / wrap_message and why); absent when none. */
+  dmarcMitigation?: string;
   updatedAt: string;
 }
 

@@ -321,6 +321,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   status.seq = accepted.seq;
   // Filed before delivery, as the list-level message; patched so histories from before the archive replay.
   if (patched('archive')) await core.archivePost({ workflowId, list: mail.list });
+  if (accepted.dmarcMitigation) status.dmarcMitigation = accepted.dmarcMitigation;
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');
   // The list's digest learns of the post while delivery runs; patched so histories from before digests replay.
