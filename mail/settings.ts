@@ -53,15 +53,14 @@ export interface ListSettings {
   digest_size_threshold: number;
   digest_period: DigestPeriod;
   digest_volume_frequency: DigestVolumeFrequency;
-}
-
-export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
-export type DigestVolumeFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily';
   dmarc_mitigate_action: DmarcMitigateAction;
   dmarc_mitigate_unconditionally: boolean;
   dmarc_moderation_notice: string;
   dmarc_wrapped_message_text: string;
 }
+
+export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
+export type DigestVolumeFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily';
 
 /** Mailman 3's names: what to do with a post whose From domain asks receivers to quarantine or reject. */
 export type DmarcMitigateAction = 'no_mitigation' | 'munge_from' | 'wrap_message' | 'reject' | 'discard';
