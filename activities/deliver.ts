@@ -1,6 +1,9 @@
 // Delivery activities: one batch of a post's recipients over SMTP, recorded in the ledger as it goes.
 import { Context } from '@temporalio/activity';
 import { listSubAddress } from '../mail/address.js';
+import { preparePersonalization } from '../mail/decoration/personalize.js';
+import { oneClickUrl } from '../mail/links.js';
+import { siteSecret } from '../store/db.js';
 import { countDeliveries, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
@@ -59,6 +62,11 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
     return raw;
   }
 
+  async function postSeq(workflowId: string): Promise<number> {
+    const { rows } = await deps.db.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [workflowId]);
+    return Number(rows[0]?.seq ?? 0);
+  }
+
   return {
     /**
      * Delivers the recipients of one batch that are still pending. Each accepted SMTP transaction is
@@ -78,9 +86,17 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), raw);
           await ledger.record(ref, outcome);
         } else {
+          // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
+          const secret = await siteSecret(deps.db);
+          const seq = await postSeq(input.workflowId);
+          const personal = list
+            ? preparePersonalization(raw, { list: list.address, displayName: list.displayName, settings: list.settings, seq, publicUrl: deps.publicUrl })
+            : null;
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
-            const outcome = await sendTransaction(transport, from, [p.recipient], raw);
+            const unsubscribeUrl = oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken);
+            const message = personal ? personal.render({ address: p.recipient, unsubscribeUrl }) : raw;
+            const outcome = await sendTransaction(transport, from, [p.recipient], message);
             await ledger.record(ref, outcome);
           });
         }

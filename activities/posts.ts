@@ -4,7 +4,7 @@ import { runChain, type Verdict } from '../mail/chain.js';
 import { stripApproval } from '../mail/approval.js';
 import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.js';
 import type { AuthSummary } from '../mail/authenticity.js';
-import { addListHeaders } from '../mail/decorate.js';
+import { decorate } from '../mail/decoration/pipeline.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
 import { passwordApprover, tokenApprover } from '../mail/rules/approved.js';
 import type { Approver, MemberModeration } from '../mail/rules/types.js';
@@ -79,6 +79,7 @@ export function createPostActivities(deps: ActivityDeps) {
         bans,
         approvers,
         auth,
+        raw,
       });
       return {
         sender: posterAddress,
@@ -109,13 +110,7 @@ export function createPostActivities(deps: ActivityDeps) {
         // edited version a moderator approved replaces the original.
         const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
         const decorated = addAuthenticationResults(
-          addListHeaders(raw, {
-            list: list.address,
-            displayName: list.displayName,
-            description: s.description,
-            seq,
-            publicUrl: deps.publicUrl,
-          }),
+          decorate(raw, { list: list.address, displayName: list.displayName, settings: s, seq, publicUrl: deps.publicUrl }),
           listAuthservId(list.address),
           input.auth?.header ?? null,
         );
