@@ -89,7 +89,7 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
           const secret = await siteSecret(deps.db);
           const seq = await postSeq(input.workflowId);
-          const personal = list
+          const personal = list && list.settings.personalize !== 'none'
             ? preparePersonalization(raw, { list: list.address, displayName: list.displayName, settings: list.settings, seq, publicUrl: deps.publicUrl })
             : null;
           await eachLimited(pending, options.connections, async (p) => {

@@ -23,6 +23,7 @@ export type MemberAction = ModerationAction | 'defer';
 export type DeliveryMode = 'bulk' | 'per-recipient';
 export type ReplyGoesToList = 'none' | 'list' | 'explicit';
 export type FilterAction = 'discard' | 'reject' | 'hold';
+export type Personalize = 'none' | 'individual' | 'full';
 
 export interface ListSettings {
   description: string;
@@ -65,6 +66,7 @@ export interface ListSettings {
   collapse_alternatives: boolean;
   convert_html_to_plaintext: boolean;
   filter_action: FilterAction;
+  personalize: Personalize;
 }
 
 export function oneOf<T extends string>(...choices: T[]): (text: string) => T {
@@ -192,6 +194,7 @@ export const SETTINGS: SpecTable<ListSettings> = {
   collapse_alternatives: scalar('collapse_alternatives', true, 'with filter_content: multipart/alternative becomes its first part', boolean),
   convert_html_to_plaintext: scalar('convert_html_to_plaintext', false, 'with filter_content: text/html parts become text/plain', boolean),
   filter_action: scalar('filter_action', 'discard' as FilterAction, 'when filtering would take parts out: discard (them), reject or hold the post', oneOf<FilterAction>('discard', 'reject', 'hold')),
+  personalize: scalar('personalize', 'full' as Personalize, 'per-recipient delivery: full (To, one-click List-Unsubscribe, msg_footer per member), individual (the same but To), none (identical copies)', oneOf<Personalize>('full', 'individual', 'none')),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

@@ -13,15 +13,16 @@ export interface Personalizer {
   render(member: MemberVars): Buffer;
 }
 
-const PERSONAL = ['to', 'list-unsubscribe', 'list-unsubscribe-post'];
+const PERSONAL = ['list-unsubscribe', 'list-unsubscribe-post'];
 
 export function preparePersonalization(decorated: Buffer, ctx: DecorationContext): Personalizer {
   const eol = eolOf(decorated);
   const { header, body } = splitHeaderBlock(decorated);
   const headers = new Headers(header);
+  const full = ctx.settings.personalize === 'full';
   // The list stays reachable by "reply all": the addresses of the original To move to Cc.
-  const to = headers.get('to').map((l) => l.replace(/^[^:]*:\s*/, '').replace(/\r?\n[ \t]*/g, ' ').trim()).filter(Boolean);
-  for (const key of PERSONAL) if (headers.hasHeader(key)) headers.remove(key);
+  const to = full ? headers.get('to').map((l) => l.replace(/^[^:]*:\s*/, '').replace(/\r?\n[ \t]*/g, ' ').trim()).filter(Boolean) : [];
+  for (const key of full ? [...PERSONAL, 'to'] : PERSONAL) if (headers.hasHeader(key)) headers.remove(key);
   if (to.length) {
     const cc = headers.get('cc').map((l) => l.replace(/^[^:]*:\s*/, '').replace(/\r?\n[ \t]*/g, ' ').trim());
     if (cc.length) headers.remove('cc');
@@ -36,7 +37,7 @@ export function preparePersonalization(decorated: Buffer, ctx: DecorationContext
   return {
     render(member) {
       const lines =
-        `To: ${member.address}${eol}` +
+        (full ? `To: ${member.address}${eol}` : '') +
         `List-Unsubscribe: <${member.unsubscribeUrl}>,${eol} <${mailto}>${eol}` +
         `List-Unsubscribe-Post: List-Unsubscribe=One-Click${eol}`;
       const rest = slot ? slot.render(renderTemplate(footer, ctx, member)) : (chunks as Buffer[]);

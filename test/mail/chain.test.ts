@@ -19,6 +19,7 @@ describe('the posting chain', () => {
         'loop:discard',
         'spoofed-member:hold',
         'banned-address:discard',
+        'content-filter:from-rule',
         'member-moderation:from-rule',
         'header-match:from-rule',
         'nonmember-moderation:from-rule',

@@ -10,7 +10,9 @@ import { messageIdHash } from '../../mail/links.js';
 import { leafParts } from '../../mail/mime.js';
 import { splitHeaderBlock } from '../../mail/message.js';
 import { defaultSettings, parseAssignments, type ListSettings } from '../../mail/settings.js';
+import { runChain } from '../../mail/chain.js';
 import { fixture } from '../helpers/fixtures.js';
+import { input } from '../helpers/rule-input.js';
 
 const LIST = 'dev@lists.example.org';
 
@@ -207,6 +209,28 @@ describe('content filtering', () => {
     const raw = fixture('decoration/attachments.eml');
     const out = decorate(raw, ctx(['filter_types+=image', 'subject_prefix=']));
     assert.ok(splitHeaderBlock(out).body.equals(splitHeaderBlock(raw).body));
+  });
+});
+
+describe('the content-filter posting rule', () => {
+  const verdict = (set: string[]) => runChain(input('decoration/attachments.eml', { member: 'default', set: ['filter_content=true', 'filter_extensions+=exe', ...set] }));
+  it('holds or rejects a post filtering would change, by filter_action, with the parts named', () => {
+    for (const action of ['hold', 'reject'] as const) {
+      const v = verdict([`filter_action=${action}`]);
+      assert.equal(v.action, action);
+      assert.deepEqual(v.hits.map((h) => h.rule), ['content-filter']);
+      assert.match(v.summary, /content filtering would remove application\/octet-stream setup\.exe \(\.exe is in filter_extensions\)/);
+    }
+  });
+  it('lets a post through with filter_action discard: the parts go at decoration', () => {
+    const v = verdict([]);
+    assert.equal(v.action, 'accept');
+    assert.ok(v.misses.includes('content-filter'));
+  });
+  it('discards a post filtering would leave empty', () => {
+    const v = verdict(['pass_types+=audio']);
+    assert.equal(v.action, 'discard');
+    assert.match(v.summary, /leaves nothing/);
   });
 });
 

@@ -1,5 +1,5 @@
-// msg_header and msg_footer: text at the top and bottom of every copy. With per-recipient delivery the
-// footer is added per member at delivery (mail/decoration/personalize.ts), so it is left out here.
+// msg_header and msg_footer: text at the top and bottom of every copy. With personalized per-recipient
+// delivery the footer is added per member at delivery (mail/decoration/personalize.ts), so it is left out here.
 import { renderTemplate } from '../context.js';
 import { planTextSlot } from '../text-slot.js';
 import type { Handler } from '../types.js';
@@ -11,7 +11,7 @@ export const headerFooter: Handler = {
   apply: (raw, ctx) => {
     let out = raw;
     const s = ctx.settings;
-    if (s.msg_footer && s.delivery_mode !== 'per-recipient') {
+    if (s.msg_footer && !(s.delivery_mode === 'per-recipient' && s.personalize !== 'none')) {
       const text = renderTemplate(s.msg_footer, ctx, null);
       const slot = planTextSlot(out, 'end', text);
       if (slot) out = Buffer.concat(slot.render(text));
