@@ -1,7 +1,7 @@
 // Delivery activities: one batch of a post's recipients over SMTP, recorded in the ledger as it goes.
 import { Context } from '@temporalio/activity';
 import { listSubAddress } from '../mail/address.js';
-import { preparePersonalization } from '../mail/decoration/personalize.js';
+import { preparePersonalization, type Personalizer } from '../mail/decoration/personalize.js';
 import { oneClickUrl } from '../mail/links.js';
 import { siteSecret } from '../store/db.js';
 import { countDeliveries, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
@@ -89,9 +89,15 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
           const secret = await siteSecret(deps.db);
           const seq = await postSeq(input.workflowId);
-          const personal = list && list.settings.personalize !== 'none'
-            ? preparePersonalization(raw, { list: list.address, displayName: list.displayName, settings: list.settings, seq, publicUrl: deps.publicUrl })
-            : null;
+          let personal: Personalizer | null = null;
+          try {
+            if (list && list.settings.personalize !== 'none') {
+              personal = preparePersonalization(raw, { list: list.address, displayName: list.displayName, settings: list.settings, seq, publicUrl: deps.publicUrl });
+            }
+          } catch (err) {
+            // A message personalization cannot handle still goes out, as the shared copy, rather than never.
+            Context.current().log.warn(`no personal copies for ${input.workflowId}: ${(err as Error)?.message ?? String(err)}`);
+          }
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
             const unsubscribeUrl = oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken);

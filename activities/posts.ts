@@ -4,7 +4,8 @@ import { runChain, type Verdict } from '../mail/chain.js';
 import { stripApproval } from '../mail/approval.js';
 import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.js';
 import type { AuthSummary } from '../mail/authenticity.js';
-import { decorate } from '../mail/decoration/pipeline.js';
+import { Context } from '@temporalio/activity';
+import { decorateReporting } from '../mail/decoration/pipeline.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
 import { passwordApprover, tokenApprover } from '../mail/rules/approved.js';
 import type { Approver, MemberModeration } from '../mail/rules/types.js';
@@ -109,8 +110,10 @@ export function createPostActivities(deps: ActivityDeps) {
         // Approved: headers and the pseudo-header line never reach members, whatever the verdict was; an
         // edited version a moderator approved replaces the original.
         const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
+        const decoration = decorateReporting(raw, { list: list.address, displayName: list.displayName, settings: s, seq, publicUrl: deps.publicUrl });
+        for (const why of decoration.skipped) Context.current().log.warn(`decoration skipped for ${input.workflowId}: ${why}`);
         const decorated = addAuthenticationResults(
-          decorate(raw, { list: list.address, displayName: list.displayName, settings: s, seq, publicUrl: deps.publicUrl }),
+          decoration.raw,
           listAuthservId(list.address),
           input.auth?.header ?? null,
         );

@@ -23,8 +23,29 @@ export const DECORATION_PIPELINE: readonly Handler[] = [
   // DMARC mitigation (munge From / wrap in message/rfc822) goes here, last: it must see the final message.
 ];
 
-export function decorate(raw: Buffer, ctx: DecorationContext, pipeline: readonly Handler[] = DECORATION_PIPELINE): Buffer {
+export interface Decorated {
+  raw: Buffer;
+  /** Handlers that failed on this message (malformed input), with why; the message went on without them. */
+  skipped: string[];
+}
+
+/**
+ * Runs the pipeline. A handler that throws on some malformed message is skipped rather than failing the
+ * activity, which would retry for ever: the post goes out less decorated, and `skipped` says so.
+ */
+export function decorateReporting(raw: Buffer, ctx: DecorationContext, pipeline: readonly Handler[] = DECORATION_PIPELINE): Decorated {
   let out = raw;
-  for (const handler of pipeline) out = handler.apply(out, ctx);
-  return out;
+  const skipped: string[] = [];
+  for (const handler of pipeline) {
+    try {
+      out = handler.apply(out, ctx);
+    } catch (err) {
+      skipped.push(`${handler.name}: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+  return { raw: out, skipped };
+}
+
+export function decorate(raw: Buffer, ctx: DecorationContext, pipeline: readonly Handler[] = DECORATION_PIPELINE): Buffer {
+  return decorateReporting(raw, ctx, pipeline).raw;
 }

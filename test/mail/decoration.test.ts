@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { decorate, DECORATION_PIPELINE } from '../../mail/decoration/pipeline.js';
+import { readdirSync } from 'node:fs';
+import { decorate, decorateReporting, DECORATION_PIPELINE } from '../../mail/decoration/pipeline.js';
 import { preparePersonalization } from '../../mail/decoration/personalize.js';
 import { prefixedSubject } from '../../mail/decoration/handlers/subject-prefix.js';
 import { messageIdHash } from '../../mail/links.js';
@@ -268,4 +269,20 @@ describe('per-recipient copies', () => {
     assert.equal(parsed.attachments.length, 0);
     assert.match(parsed.text ?? '', /Alice\nSent to ann@example\.net/);
   });
+});
+
+describe('hostile and malformed posts', () => {
+  const dirs = ['rules', 'mail', 'decoration'];
+  const files = dirs.flatMap((d) => readdirSync(new URL(`../../../test/fixtures/${d}/`, import.meta.url)).filter((f) => f.endsWith('.eml')).map((f) => `${d}/${f}`));
+  const c = ctx([FOOTER, 'msg_header=hi {list}', 'reply_goes_to_list=list', 'filter_content=true', 'filter_types+=image', 'convert_html_to_plaintext=true']);
+  const p = ctx(['delivery_mode=per-recipient', FOOTER]);
+  for (const file of files) {
+    it(`decorates ${file} without a handler failing, and personalizes it`, () => {
+      const { raw, skipped } = decorateReporting(fixture(file), c);
+      assert.deepEqual(skipped, []);
+      assert.equal(headerOf(raw, 'list-id').length, 1);
+      const copy = preparePersonalization(decorate(fixture(file), p), p).render({ address: 'ann@example.net', unsubscribeUrl: 'https://x/u/1' });
+      assert.deepEqual(headerOf(copy, 'to'), ['ann@example.net']);
+    });
+  }
 });
