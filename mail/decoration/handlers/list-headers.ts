@@ -19,8 +19,9 @@ export const listHeaders: Handler = {
   apply: (raw, ctx) =>
     editHeaders(raw, (h) => {
       for (const key of REPLACED) if (h.hasHeader(key)) h.remove(key);
-      let messageId = h.getFirst('message-id').trim();
-      if (!/^<?[^<>\s]+@[^<>\s]+>?$/.test(messageId)) {
+      // The poster's Message-ID is kept as it is, even when odd (it may be signed); only a missing one is added.
+      let messageId = h.getFirst('message-id').replace(/\s+/g, '');
+      if (!messageId) {
         // Archive links need one; derived from the post so a repeated accept gives the same ID.
         const digest = createHash('sha256').update(splitHeaderBlock(raw).body).update(String(ctx.seq)).digest('hex').slice(0, 20);
         messageId = `<${ctx.seq}.${digest}@${ctx.list.slice(ctx.list.lastIndexOf('@') + 1)}>`;
