@@ -1,6 +1,9 @@
 // Delivery activities: one batch of a post's recipients over SMTP, recorded in the ledger as it goes.
 import { Context } from '@temporalio/activity';
 import { listSubAddress } from '../mail/address.js';
+import { preparePersonalization, type Personalizer } from '../mail/decoration/personalize.js';
+import { oneClickUrl } from '../mail/links.js';
+import { siteSecret } from '../store/db.js';
 import { countDeliveries, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
@@ -60,6 +63,11 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
     return raw;
   }
 
+  async function postSeq(workflowId: string): Promise<number> {
+    const { rows } = await deps.db.query<{ seq: string }>('SELECT seq FROM posts WHERE workflow_id = $1', [workflowId]);
+    return Number(rows[0]?.seq ?? 0);
+  }
+
   return {
     /**
      * Delivers the recipients of one batch that are still pending. Each accepted SMTP transaction is
@@ -79,9 +87,24 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), await signOutgoing(raw, input.list, deps));
           await ledger.record(ref, outcome);
         } else {
+          // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
+          const secret = await siteSecret(deps.db);
+          const seq = await postSeq(input.workflowId);
+          let personal: Personalizer | null = null;
+          try {
+            if (list && list.settings.personalize !== 'none') {
+              personal = preparePersonalization(raw, { list: list.address, displayName: list.displayName, settings: list.settings, seq, publicUrl: deps.publicUrl });
+            }
+          } catch (err) {
+            // A message personalization cannot handle still goes out, as the shared copy, rather than never.
+            Context.current().log.warn(`no personal copies for ${input.workflowId}: ${(err as Error)?.message ?? String(err)}`);
+          }
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
-            const outcome = await sendTransaction(transport, from, [p.recipient], await signOutgoing(raw, input.list, deps));
+            const unsubscribeUrl = oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken);
+            // Signing is the last step: it covers each member's own To, List-Unsubscribe and footer.
+            const message = await signOutgoing(personal ? personal.render({ address: p.recipient, unsubscribeUrl }) : raw, input.list, deps);
+            const outcome = await sendTransaction(transport, from, [p.recipient], message);
             await ledger.record(ref, outcome);
           });
         }

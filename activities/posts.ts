@@ -4,7 +4,8 @@ import { runChain, type Verdict } from '../mail/chain.js';
 import { stripApproval } from '../mail/approval.js';
 import { addAuthenticationResults, listAuthservId } from '../mail/auth-results.js';
 import type { AuthSummary } from '../mail/authenticity.js';
-import { addListHeaders } from '../mail/decorate.js';
+import { Context } from '@temporalio/activity';
+import { decorateReporting } from '../mail/decoration/pipeline.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
 import { passwordApprover, tokenApprover } from '../mail/rules/approved.js';
 import type { Approver, MemberModeration } from '../mail/rules/types.js';
@@ -82,6 +83,7 @@ export function createPostActivities(deps: ActivityDeps) {
         bans,
         approvers,
         auth,
+        raw,
       });
       return {
         sender: posterAddress,
@@ -112,17 +114,11 @@ export function createPostActivities(deps: ActivityDeps) {
         // Approved: headers and the pseudo-header line never reach members, whatever the verdict was; an
         // edited version a moderator approved replaces the original.
         const raw = stripApproval(await getMessage(client, input.sha256 ?? input.mail.sha256));
-        // DMARC mitigation comes after every other change, before our Authentication-Results (which go on top).
-        const mitigated = await mitigateDmarc(
-          addListHeaders(raw, {
-            list: list.address,
-            displayName: list.displayName,
-            description: s.description,
-            seq,
-            publicUrl: deps.publicUrl,
-          }),
-          raw, list, input.auth ?? null, deps,
-        );
+        const decoration = decorateReporting(raw, { list: list.address, displayName: list.displayName, settings: s, seq, publicUrl: deps.publicUrl });
+        for (const why of decoration.skipped) Context.current().log.warn(`decoration skipped for ${input.workflowId}: ${why}`);
+        // DMARC mitigation is the pipeline's last step (it needs DNS, so it runs here rather than in the pure
+        // table), after every other change and before our Authentication-Results, which go on top.
+        const mitigated = await mitigateDmarc(decoration.raw, raw, list, input.auth ?? null, deps);
         if (mitigated.applied) dmarcMitigation = `${mitigated.applied} (${mitigated.finding ? `${mitigated.finding.domain} p=${mitigated.finding.policy ?? 'unknown'}` : 'unconditionally'})`;
         const decorated = addAuthenticationResults(
           mitigated.raw,

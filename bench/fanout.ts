@@ -10,8 +10,11 @@ import { timelineOf, type Timeline } from './history.js';
 import { startHost, type Host } from './services.js';
 import { num, printTable, verdict } from './table.js';
 
+/** per-recipient-decorated: per-recipient with a personalized footer, subject prefix and one-click headers. */
+type Variant = DeliveryMode | 'per-recipient-decorated';
+
 interface Run {
-  mode: DeliveryMode;
+  mode: Variant;
   members: number;
   sent: number;
   failed: number;
@@ -25,7 +28,19 @@ interface Run {
   finished: boolean;
 }
 
-const TARGET = { bulk: 20_000, 'per-recipient': 2_000 } as const;
+const TARGET = { bulk: 20_000, 'per-recipient': 2_000, 'per-recipient-decorated': 2_000 } as const;
+
+/** Undecorated runs turn decoration off, so the decorated variant is compared with the bare copies. */
+const VARIANT_SETTINGS = {
+  bulk: { delivery_mode: 'bulk', subject_prefix: '', msg_footer: '', personalize: 'none' },
+  'per-recipient': { delivery_mode: 'per-recipient', subject_prefix: '', msg_footer: '', personalize: 'none' },
+  'per-recipient-decorated': {
+    delivery_mode: 'per-recipient',
+    subject_prefix: '[{display_name}] ',
+    msg_footer: '--\\n{display_name} mailing list -- {list}\\nYou are subscribed as {member}. Leave: {unsubscribe_url}',
+    personalize: 'full',
+  },
+} as const;
 const RSS_TARGET_MB = 400;
 
 function median(values: number[]): number {
@@ -33,8 +48,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-async function runOne(ctx: BenchContext, sinkBinary: string, list: string, members: number, mode: DeliveryMode, poster: string): Promise<Run> {
-  await updateSettings(ctx.db, list, { delivery_mode: mode });
+async function runOne(ctx: BenchContext, sinkBinary: string, list: string, members: number, mode: Variant, poster: string): Promise<Run> {
+  await updateSettings(ctx.db, list, { ...VARIANT_SETTINGS[mode] });
   const sink = await startSink(sinkBinary);
   const timeoutMs = envInt('BENCH_FANOUT_TIMEOUT_S', 600) * 1000;
   // Started inside try, so a host that fails to start does not leave the SMTP server behind.
@@ -95,7 +110,7 @@ export async function fanOut(ctx: BenchContext): Promise<void> {
     return;
   }
   const sizes = envList('BENCH_FANOUT_SIZES', ['10000', '100000']).map(Number);
-  const modes = envList('BENCH_FANOUT_MODES', ['bulk', 'per-recipient']) as DeliveryMode[];
+  const modes = envList('BENCH_FANOUT_MODES', ['bulk', 'per-recipient', 'per-recipient-decorated']) as Variant[];
   const all = memberAddresses(Math.max(...sizes));
   const poster = all[0] as string;
   const lists = new Map<number, string>();

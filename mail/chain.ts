@@ -6,6 +6,7 @@ import { administrivia } from './rules/administrivia.js';
 import { approved } from './rules/approved.js';
 import { bannedAddress } from './rules/banned-address.js';
 import { dmarcMitigation } from './rules/dmarc-mitigation.js';
+import { contentFilter } from './rules/content-filter.js';
 import { emergency } from './rules/emergency.js';
 import { headerMatch } from './rules/header-match.js';
 import { implicitDest } from './rules/implicit-dest.js';
@@ -36,6 +37,8 @@ export const POSTING_CHAIN: readonly ChainRow[] = [
   { rule: spoofedMember, action: 'hold' },
   { rule: bannedAddress, action: 'discard' },
   { rule: dmarcMitigation, action: 'from-rule' },
+  // Before the moderation rows: a post they accept would otherwise lose parts the list says to hold or reject for.
+  { rule: contentFilter, action: 'from-rule' },
   { rule: memberModeration, action: 'from-rule' },
   { rule: headerMatch, action: 'from-rule' },
   { rule: nonmemberModeration, action: 'from-rule' },

@@ -21,7 +21,7 @@ const MAX_DEPTH = 8;
 const MAX_PARTS = 200;
 
 /** The index just after the blank line ending the header block in raw[start, end), or `end` when there is none. */
-function headerEnd(raw: Buffer, start: number, end: number): number {
+export function headerEnd(raw: Buffer, start: number, end: number): number {
   if (raw[start] === 0x0a) return start + 1;
   if (raw[start] === 0x0d && raw[start + 1] === 0x0a) return start + 2;
   for (let i = start; i < end; i++) {
@@ -42,7 +42,7 @@ function parseValue(value: string): { value: string; params: Record<string, stri
 }
 
 /** The body ranges between the delimiters of one multipart body. */
-function splitParts(raw: Buffer, start: number, end: number, boundary: string): [number, number][] {
+export function splitParts(raw: Buffer, start: number, end: number, boundary: string): [number, number][] {
   const delimiter = `--${boundary}`;
   const parts: [number, number][] = [];
   let partStart = -1;

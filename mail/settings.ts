@@ -1,5 +1,6 @@
 // List settings: every key, its default, what it means, and how a value given as text is validated.
 import { AddressError, normalizeAddress } from './address.js';
+import { TEMPLATE_VARIABLES, unknownVariables } from './decoration/context.js';
 import { parseHeaderRule } from './header-rules.js';
 import { parseAddressPattern } from './patterns.js';
 import {
@@ -20,6 +21,9 @@ export type ModerationAction = 'accept' | 'hold' | 'reject' | 'discard';
 /** Mailman 3's "defer": the moderation rule does not decide; the rest of the chain does. */
 export type MemberAction = ModerationAction | 'defer';
 export type DeliveryMode = 'bulk' | 'per-recipient';
+export type ReplyGoesToList = 'none' | 'list' | 'explicit';
+export type FilterAction = 'discard' | 'reject' | 'hold';
+export type Personalize = 'none' | 'individual' | 'full';
 
 export interface ListSettings {
   description: string;
@@ -57,6 +61,21 @@ export interface ListSettings {
   dmarc_mitigate_unconditionally: boolean;
   dmarc_moderation_notice: string;
   dmarc_wrapped_message_text: string;
+  subject_prefix: string;
+  msg_header: string;
+  msg_footer: string;
+  reply_goes_to_list: ReplyGoesToList;
+  reply_to_address: string;
+  first_strip_reply_to: boolean;
+  filter_content: boolean;
+  filter_types: string[];
+  pass_types: string[];
+  filter_extensions: string[];
+  pass_extensions: string[];
+  collapse_alternatives: boolean;
+  convert_html_to_plaintext: boolean;
+  filter_action: FilterAction;
+  personalize: Personalize;
 }
 
 export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
@@ -107,6 +126,36 @@ export function nonmemberItem(text: string): string {
     }
   }
   return parseAddressPattern(t).text;
+}
+
+/** A msg_header/msg_footer template: one line ("\\n" for line breaks), known {variables} only. */
+function template(text: string): string {
+  if (text.length > 4000 || /[\r\n]/.test(text)) throw new SettingError('must be one line of at most 4000 characters (write \\n for a line break)');
+  const unknown = unknownVariables(text);
+  if (unknown.length) throw new SettingError(`unknown variable {${unknown.join('}, {')}}; known: {${Object.keys(TEMPLATE_VARIABLES).join('}, {')}}`);
+  return text;
+}
+
+function optionalAddress(text: string): string {
+  if (!text.trim()) return '';
+  try {
+    return normalizeAddress(text.trim());
+  } catch (err) {
+    if (err instanceof AddressError) throw new SettingError(`"${text}" is not an address (${err.message})`);
+    throw err;
+  }
+}
+
+function mimeType(text: string): string {
+  const t = text.trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9!#$&^_.+-]*(\/([a-z0-9][a-z0-9!#$&^_.+-]*|\*))?$/.test(t)) throw new SettingError(`"${text}" is not a MIME type (type/subtype, or a major type such as image)`);
+  return t;
+}
+
+function extension(text: string): string {
+  const t = text.trim().toLowerCase().replace(/^\./, '');
+  if (!/^[a-z0-9][a-z0-9_+-]{0,30}$/.test(t)) throw new SettingError(`"${text}" is not a file name extension`);
+  return t;
 }
 
 const addressPattern = (text: string) => parseAddressPattern(text).text;
@@ -166,6 +215,21 @@ export const SETTINGS: SpecTable<ListSettings> = {
   dmarc_mitigate_unconditionally: scalar('dmarc_mitigate_unconditionally', false, 'munge_from/wrap_message every post, whatever its From domain publishes', boolean),
   dmarc_moderation_notice: scalar('dmarc_moderation_notice', '', 'the reason given to a poster rejected by dmarc_mitigate_action=reject (default: a standard text)', shortText),
   dmarc_wrapped_message_text: scalar('dmarc_wrapped_message_text', '', 'a text part put before the original in a wrap_message wrapper', shortText),
+  subject_prefix: scalar('subject_prefix', '[{display_name}] ', 'put in front of the Subject, once ({display_name}, {list}; %d: the post number; empty: none)', (t) => shortText(t).slice(0, 100)),
+  msg_header: scalar('msg_header', '', 'text added at the top of each post ({variables}, \\n for a line break)', template),
+  msg_footer: scalar('msg_footer', '', 'text added at the end of each post ({member}, {unsubscribe_url}, {list}, … ; per member with per-recipient delivery)', template),
+  reply_goes_to_list: scalar('reply_goes_to_list', 'none' as ReplyGoesToList, 'Reply-To munging: none, list (the list address) or explicit (reply_to_address)', oneOf<ReplyGoesToList>('none', 'list', 'explicit')),
+  reply_to_address: scalar('reply_to_address', '', 'the Reply-To for reply_goes_to_list=explicit', optionalAddress),
+  first_strip_reply_to: scalar('first_strip_reply_to', false, "remove the poster's Reply-To before munging", boolean),
+  filter_content: scalar('filter_content', false, 'filter MIME parts by the settings below (off: posts go out as they came)', boolean),
+  filter_types: list('filter_types', 'MIME types (or major types) taken out of posts', mimeType),
+  pass_types: list('pass_types', 'when set, only parts of these MIME types are kept', mimeType),
+  filter_extensions: list('filter_extensions', 'file name extensions taken out of posts', extension),
+  pass_extensions: list('pass_extensions', 'when set, only attachments with these extensions are kept', extension),
+  collapse_alternatives: scalar('collapse_alternatives', true, 'with filter_content: multipart/alternative becomes its first part', boolean),
+  convert_html_to_plaintext: scalar('convert_html_to_plaintext', false, 'with filter_content: text/html parts become text/plain', boolean),
+  filter_action: scalar('filter_action', 'discard' as FilterAction, 'when filtering would take parts out: discard (them), reject or hold the post', oneOf<FilterAction>('discard', 'reject', 'hold')),
+  personalize: scalar('personalize', 'full' as Personalize, 'per-recipient delivery: full (To, one-click List-Unsubscribe, msg_footer per member), individual (the same but To), none (identical copies)', oneOf<Personalize>('full', 'individual', 'none')),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

@@ -33,6 +33,8 @@ export interface RuleInput {
   approvers: Approver[];
   /** SPF, DKIM, DMARC and ARC results; null or absent when the post was not verified. */
   auth?: AuthSummary | null;
+  /** The raw message, for rules that look at its MIME structure (content-filter). */
+  raw?: Buffer;
 }
 
 /** 'defer': record the hit and go on; the post is held at the end of the chain. */

@@ -161,13 +161,14 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
     for (const member of members) {
       const copies = mailFor(env.recorder.received, member).filter((r) => r.isListCopy);
       assert.equal(copies.length, 1);
-      assert.equal(copies[0]?.subject, 'Original subject, corrected');
+      // The list's subject prefix (Mailman's default "[display name] ") goes in front of the edited subject.
+      assert.match(copies[0]?.subject ?? '', /^\[[^\]]+\] Original subject, corrected$/);
       assert.match(copies[0]?.text ?? '', /The corrected body: the\./);
       assert.doesNotMatch(copies[0]?.text ?? '', /teh/);
     }
     // The archive's copy (the decorated message) is the edited one; the original is kept as received.
     const { rows } = await env.stack.db.query<{ decorated_sha256: string }>('SELECT decorated_sha256 FROM posts WHERE workflow_id = $1', [id]);
-    assert.match((await getMessage(env.stack.db, rows[0]?.decorated_sha256 ?? '')).toString('utf8'), /^Subject: Original subject, corrected\r$/m);
+    assert.match((await getMessage(env.stack.db, rows[0]?.decorated_sha256 ?? '')).toString('utf8'), /^Subject: \[[^\]]+\] Original subject, corrected\r$/m);
     // The sending client's bytes went over SMTP with CRLF line ends; that is what ingress stored.
     assert.deepEqual(await getMessage(env.stack.db, original), normalizeLineEnds(raw));
 
@@ -239,7 +240,7 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
     assert.equal(good.code, 0, good.stderr);
     const { status } = await watchPost(env.stack.client, id, inState('delivered'), 'delivered');
     assert.deepEqual([status.decision.moderation?.by, status.decision.moderation?.edited?.editedSha256], ['ops@example.org', sha]);
-    await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject === 'Edited through the signal')));
+    await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject.endsWith('] Edited through the signal'))));
 
     // Determinism: the history these handlers made (a defer, activities run from an update and a signal) replays.
     await handle.result();
@@ -275,7 +276,7 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
       assert.equal(approved.status, 200);
       const done = (await approved.json()) as PostStatus;
       assert.deepEqual([done.decision.moderation?.by, done.decision.moderation?.edited?.editedSha256], ['web:alice', sha]);
-      await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject === 'Edited on the web')));
+      await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject.endsWith('] Edited on the web'))));
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -41,6 +41,7 @@ export function inputFor(raw: Buffer, o: InputOptions = {}): RuleInput {
   const settings = settingsFrom(o.set, { ...(o.password === false ? {} : { moderator_password: PASSWORD_HASH }), ...o.settings });
   return {
     facts,
+    raw,
     envelopeFrom: o.envelopeFrom ?? address ?? '',
     list: { address: LIST, settings },
     poster: { address, isMember: member !== false, moderation: member === false ? null : member, memberOf: o.memberOf ?? [] },

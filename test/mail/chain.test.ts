@@ -20,6 +20,7 @@ describe('the posting chain', () => {
         'spoofed-member:hold',
         'banned-address:discard',
         'dmarc-mitigation:from-rule',
+        'content-filter:from-rule',
         'member-moderation:from-rule',
         'header-match:from-rule',
         'nonmember-moderation:from-rule',

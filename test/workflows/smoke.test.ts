@@ -20,6 +20,6 @@ describe('a member posts to a list', () => {
     const copy = env.recorder.received[0]?.raw.toString() ?? '';
     assert.match(copy, new RegExp(`^List-Id: .*<${list.replace('@', '\\.')}>`, 'm'));
     assert.match(copy, /^Precedence: list/m);
-    assert.match(copy, /^Subject: hello/m);
+    assert.match(copy, /^Subject: \[[^\]]+\] hello/m);
   });
 });
