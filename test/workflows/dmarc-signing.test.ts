@@ -174,7 +174,8 @@ describe('DMARC mitigation, DKIM signing and ARC sealing', () => {
   });
 
   it('wrap_message sends a message From the list with the original, byte for byte and still verifying, inside', async () => {
-    const list = await createList(env.stack.db, ['dmarc_mitigate_action=wrap_message', 'dmarc_wrapped_message_text=Wrapped because of the sender\'s DMARC policy.']);
+    // No subject prefix: the wrapper's header lines are compared with the original's.
+    const list = await createList(env.stack.db, ['subject_prefix=', 'dmarc_mitigate_action=wrap_message', 'dmarc_wrapped_message_text=Wrapped because of the sender\'s DMARC policy.']);
     await subscribe(env.stack.db, list, ['alice@rej.test', 'm7@member.test']);
     const raw = await signed(await message({ from: 'Alice <alice@rej.test>', to: list, subject: 'wrap me', text: 'Line one.\nLine two.\n' }), rejKey);
     const { status, copy } = await postAndRead(list, 'alice@rej.test', raw, 'm7@member.test');
