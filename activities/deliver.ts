@@ -101,9 +101,9 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           }
           await eachLimited(pending, options.connections, async (p) => {
             const from = listSubAddress(input.list, 'bounces', p.verpToken);
-            const unsubscribeUrl = oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken);
             // Signing is the last step: it covers each member's own To, List-Unsubscribe and footer.
-            const message = await signOutgoing(personal ? personal.render({ address: p.recipient, unsubscribeUrl }) : raw, input.list, deps);
+            const own = personal ? personal.render({ address: p.recipient, unsubscribeUrl: oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken) }) : raw;
+            const message = await signOutgoing(own, input.list, deps);
             const outcome = await sendTransaction(transport, from, [p.recipient], message);
             await ledger.record(ref, outcome);
           });
