@@ -8,7 +8,9 @@ import { splitHeaderBlock } from '../../mail/message.js';
 import { verifyToken } from '../../mail/tokens.js';
 import { siteSecret } from '../../store/db.js';
 import { getList } from '../../store/lists.js';
-import { listMembers } from '../../store/members.js';
+import type { AddressInfo } from 'node:net';
+import { findMember, listMembers } from '../../store/members.js';
+import { createWebServer } from '../../web/server.js';
 import { fixture } from '../helpers/fixtures.js';
 import { addresses } from '../helpers/post-status.js';
 import { createList, queuedId, sendRaw, subscribe, useStack, waitForState } from '../helpers/stack.js';
@@ -106,5 +108,46 @@ describe('decorated delivery', () => {
     const parsed = await simpleParser((copies[0] as { raw: Buffer }).raw);
     assert.equal(parsed.subject, 'attachments');
     assert.deepEqual(parsed.attachments.map((a) => a.filename), ['photo.png', 'report.pdf']);
+  });
+});
+
+describe('one click from a delivered copy', () => {
+  const env = useStack();
+
+  it("unsubscribes the member whose copy's List-Unsubscribe link is POSTed, and the next post no longer reaches them", async () => {
+    const list = await createList(env.stack.db, ['delivery_mode=per-recipient']);
+    const members = addresses(2, uniqueName('click'));
+    await subscribe(env.stack.db, list, members);
+    const [leaver, stayer] = members as [string, string];
+    const first = queuedId(await sendRaw(env.stack.smtpPort, stayer, [list], attachmentsPost(stayer, list)));
+    await waitForState(env.stack.client, first, ['delivered'], 60_000);
+
+    const copy = env.recorder.received.find((r) => r.to.map((t) => t.toLowerCase()).includes(leaver));
+    assert.ok(copy, 'the leaver got the first post');
+    const head = splitHeaderBlock(copy.raw).header.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
+    const link = new URL(/<(http[^>]+)>/.exec(/^List-Unsubscribe: (.*)$/im.exec(head)?.[1] ?? '')?.[1] ?? 'http://invalid/');
+    assert.match(link.pathname, /^\/u\//);
+
+    // The link points at LISTFLOW_PUBLIC_URL; here the web role listens on a port of its own.
+    const web = createWebServer({ db: env.stack.db, client: env.stack.client });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+      const scanned = await fetch(`${base}${link.pathname}`);
+      assert.equal(scanned.status, 200, 'GET shows the confirmation page');
+      assert.equal((await findMember(env.stack.db, (await getList(env.stack.db, list))?.id ?? -1, leaver)).length, 1, 'a GET unsubscribes nobody');
+      const clicked = await fetch(`${base}${link.pathname}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      assert.equal(clicked.status, 200);
+    } finally {
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+    }
+
+    const second = queuedId(await sendRaw(env.stack.smtpPort, stayer, [list], attachmentsPost(stayer, list)));
+    const status = await waitForState(env.stack.client, second, ['delivered'], 60_000);
+    assert.deepEqual(status.delivery, { total: 1, sent: 1, failed: 0, pending: 0 }, 'only the member who stayed');
   });
 });
