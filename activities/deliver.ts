@@ -20,7 +20,7 @@ export interface BatchInput {
 }
 
 /** Heartbeats while `fn` runs so a dead worker is noticed within the heartbeat timeout, not the batch's length. */
-async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
   // No heartbeat at the start: the server times the heartbeat timeout from the activity's start until the
   // first one, and the SDK sends a first heartbeat at once, so one here would cost every short batch an RPC.

@@ -1,5 +1,6 @@
 // Digest activities: feeding a list's digest workflow (core queue) and sending an issue (delivery queue).
 import { randomBytes } from 'node:crypto';
+import { withHeartbeat } from './deliver.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { listSubAddress } from '../mail/address.js';
@@ -112,16 +113,6 @@ export function createDigestCoreActivities(deps: ActivityDeps) {
   };
 }
 
-/** Heartbeats while `fn` runs, so a dead worker is noticed within the heartbeat timeout. */
-async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 2000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 export function createDigestOutboundActivities(deps: ActivityDeps) {
   /** The issue as stored: composed and recorded (with its recipients) by the first attempt only. */

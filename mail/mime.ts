@@ -75,14 +75,18 @@ export function splitParts(raw: Buffer, start: number, end: number, boundary: st
   return parts;
 }
 
-function walk(raw: Buffer, start: number, end: number, depth: number, defaultType: string, out: MimeLeaf[]): void {
+/** A part's header block (from `start`) and where its body begins; a block mailsplit cannot read counts as empty. */
+export function partHeaders(raw: Buffer, start: number, end: number): { headers: Headers; bodyStart: number } {
   const bodyStart = headerEnd(raw, start, end);
-  let headers: Headers;
   try {
-    headers = new Headers(raw.subarray(start, bodyStart));
+    return { headers: new Headers(raw.subarray(start, bodyStart)), bodyStart };
   } catch {
-    headers = new Headers(false);
+    return { headers: new Headers(false), bodyStart };
   }
+}
+
+function walk(raw: Buffer, start: number, end: number, depth: number, defaultType: string, out: MimeLeaf[]): void {
+  const { headers, bodyStart } = partHeaders(raw, start, end);
   const ct = parseValue(headers.getFirst('content-type'));
   const contentType = ct.value.includes('/') ? ct.value : defaultType;
   const boundary = ct.params.boundary;

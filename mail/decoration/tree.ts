@@ -2,7 +2,7 @@
 // re-encoding anything it does not change. Built on the bounded walker of mail/mime.ts.
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
-import { headerEnd, splitParts } from '../mime.js';
+import { headerEnd, partHeaders, splitParts } from '../mime.js';
 
 export interface MimeNode {
   /** Where the part (its header block) starts and where its body starts and ends in the raw message. */
@@ -41,13 +41,7 @@ function decodedParam(value: string | undefined): string {
 }
 
 function node(raw: Buffer, start: number, end: number, depth: number, defaultType: string): MimeNode {
-  const bodyStart = headerEnd(raw, start, end);
-  let headers: Headers;
-  try {
-    headers = new Headers(raw.subarray(start, bodyStart));
-  } catch {
-    headers = new Headers(false);
-  }
+  const { headers, bodyStart } = partHeaders(raw, start, end);
   const ct = parseValue(headers.getFirst('content-type'));
   const cd = parseValue(headers.getFirst('content-disposition'));
   const contentType = ct.value.includes('/') ? ct.value : defaultType;
