@@ -1,6 +1,7 @@
 // `npm run bench [-- fan-out|ingest|latency …]`: a fresh database and Temporal dev server, the scenarios, their figures.
 import os from 'node:os';
 import type { BenchContext } from './context.js';
+import { bounces } from './bounces.js';
 import { stopAll } from './children.js';
 import { loadNote } from './cpu.js';
 import { fanOut } from './fanout.js';
@@ -13,7 +14,11 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   'fan-out': fanOut,
   ingest,
   latency,
+  bounces,
 };
+
+/** Scenarios that need neither Temporal nor PostgreSQL: run alone, they start neither. */
+const OFFLINE = new Set(['bounces']);
 
 function redact(url: string): string {
   const u = new URL(url);
@@ -30,6 +35,10 @@ async function main(): Promise<number> {
     }
   }
   const chosen = names.length > 0 ? names : Object.keys(SCENARIOS);
+  if (chosen.every((n) => OFFLINE.has(n))) {
+    for (const name of chosen) await (SCENARIOS[name] as () => Promise<void>)();
+    return 0;
+  }
   const log = (line: string) => console.error(`# ${line}`);
   console.log(`listflow benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log(`PostgreSQL ${redact(ADMIN_URL)} (BENCH_DATABASE_URL); scenarios: ${chosen.join(', ')}`);

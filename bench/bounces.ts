@@ -1,0 +1,113 @@
+// Scenario bounces: parseBounce scored against the expected results of two real bounce corpora (no services needed).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseBounce } from '../mail/bounce.js';
+import { num, printTable } from './table.js';
+
+interface Expected {
+  file: string;
+  bounce?: boolean | null;
+  recipients?: string[];
+  temporary?: boolean;
+  status?: string;
+}
+
+interface Score {
+  messages: number;
+  bounceKnown: number;
+  bounceRight: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  permKnown: number;
+  permRight: number;
+  statusKnown: number;
+  statusRight: number;
+  ms: number;
+  misses: string[];
+}
+
+const empty = (): Score => ({ messages: 0, bounceKnown: 0, bounceRight: 0, tp: 0, fp: 0, fn: 0, permKnown: 0, permRight: 0, statusKnown: 0, statusRight: 0, ms: 0, misses: [] });
+
+/** Addresses compared as the corpus README says: local part case-insensitively, domain case-insensitively too. */
+const key = (a: string) => a.trim().toLowerCase();
+
+function scoreCorpus(dir: string, name: string): Score {
+  const s = empty();
+  const lines = readFileSync(path.join(dir, `${name}.jsonl`), 'utf8').split('\n').filter((l) => l.trim());
+  for (const line of lines) {
+    const exp = JSON.parse(line) as Expected;
+    const raw = readFileSync(path.join(dir, exp.file));
+    const t0 = performance.now();
+    const report = parseBounce(raw);
+    s.ms += performance.now() - t0;
+    s.messages++;
+    const failed = report.recipients.filter((r) => r.action === 'failed' || r.action === 'delayed');
+    const expectBounce = exp.bounce ?? (exp.recipients && exp.recipients.length > 0 ? true : null);
+    if (expectBounce !== null && expectBounce !== undefined) {
+      s.bounceKnown++;
+      if (report.isBounce === expectBounce) s.bounceRight++;
+      else s.misses.push(`${exp.file}: bounce ${report.isBounce} (expected ${expectBounce}) — ${report.reason}`);
+    }
+    if (exp.recipients) {
+      const want = new Set(exp.recipients.map(key));
+      const got = new Set(failed.map((r) => key(r.address)));
+      const tp = [...got].filter((a) => want.has(a)).length;
+      s.tp += tp;
+      s.fp += got.size - tp;
+      s.fn += want.size - tp;
+      if (tp !== want.size || got.size !== tp) s.misses.push(`${exp.file}: got [${[...got].join(', ')}] expected [${[...want].join(', ')}] — ${report.reason}`);
+    }
+    if (exp.temporary !== undefined && failed.length > 0) {
+      s.permKnown++;
+      if (failed.every((r) => r.permanent === !exp.temporary)) s.permRight++;
+      else s.misses.push(`${exp.file}: permanent ${failed[0]?.permanent} expected temporary ${exp.temporary}`);
+    }
+    if (exp.status) {
+      s.statusKnown++;
+      if (failed.some((r) => r.status === exp.status)) s.statusRight++;
+    }
+  }
+  return s;
+}
+
+const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)} %`);
+
+function row(label: string, s: Score): string[] {
+  return [
+    label,
+    String(s.messages),
+    `${pct(s.bounceRight, s.bounceKnown)} (${s.bounceRight}/${s.bounceKnown})`,
+    `${pct(s.tp, s.tp + s.fp)}`,
+    `${pct(s.tp, s.tp + s.fn)} (${s.tp}/${s.tp + s.fn})`,
+    `${pct(s.permRight, s.permKnown)} (${s.permRight}/${s.permKnown})`,
+    `${pct(s.statusRight, s.statusKnown)} (${s.statusRight}/${s.statusKnown})`,
+    num(s.messages / (s.ms / 1000)),
+  ];
+}
+
+export async function bounces(): Promise<void> {
+  const dir = path.resolve(process.env.BENCH_BOUNCE_CORPUS ?? '../shared/corpus/bounces');
+  if (!existsSync(path.join(dir, 'flufl.jsonl')) || !existsSync(path.join(dir, 'bounceparser.jsonl'))) {
+    console.log(`\nbounces: no corpus at ${dir} (flufl.jsonl and bounceparser.jsonl expected); set BENCH_BOUNCE_CORPUS to the corpus/bounces folder`);
+    return;
+  }
+  const total = empty();
+  const rows: string[][] = [];
+  for (const name of ['flufl', 'bounceparser']) {
+    const s = scoreCorpus(dir, name);
+    rows.push(row(name, s));
+    for (const k of Object.keys(total) as (keyof Score)[]) {
+      if (k === 'misses') total.misses.push(...s.misses);
+      else total[k] += s[k];
+    }
+  }
+  rows.push(row('overall', total));
+  if (process.env.BENCH_BOUNCE_VERBOSE) for (const m of total.misses) console.error(`# miss ${m}`);
+  printTable(
+    'bounces: parseBounce on real bounce corpora',
+    ['corpus', 'messages', 'bounce-or-not', 'recipient precision', 'recipient recall', 'permanent/temporary', 'status', 'messages/s'],
+    rows,
+    [`corpus: ${dir} (BENCH_BOUNCE_CORPUS); BENCH_BOUNCE_VERBOSE=1 lists every miss`],
+  );
+}

@@ -1,0 +1,188 @@
+// Bounce parsing: RFC 3464 / RFC 6533 delivery-status reports first, MTA-specific text heuristics for the rest,
+// auto-replies recognised so they are not counted. Pure and total: any input gives a report, never an exception.
+import libmime from 'libmime';
+import { leafParts, leafText, partHeaders, type MimeLeaf } from './mime.js';
+
+export type BounceAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
+
+export interface BounceRecipient {
+  address: string;
+  action: BounceAction;
+  /** RFC 3463 x.y.z, or null when the report gives none. */
+  status: string | null;
+  permanent: boolean;
+  diagnostic: string | null;
+  smtpCode: number | null;
+}
+
+export interface BounceReport {
+  isBounce: boolean;
+  kind: 'dsn' | 'heuristic' | 'none';
+  recipients: BounceRecipient[];
+  reason: string;
+}
+
+const ACTIONS = new Set<BounceAction>(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
+const ADDRESS = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
+const DAEMON = /^(mailer-daemon|postmaster|mail-daemon|mailer_daemon|root|noreply|no-reply|bounce[s]?)@/i;
+
+const none = (reason: string): BounceReport => ({ isBounce: false, kind: 'none', recipients: [], reason });
+
+export function parseBounce(raw: Buffer): BounceReport {
+  try {
+    return parse(raw);
+  } catch (err) {
+    return none(`unparseable: ${(err as Error).message}`);
+  }
+}
+
+function header(raw: Buffer, name: string): string {
+  const { headers } = partHeaders(raw, 0, raw.length);
+  const v = headers.getFirst(name);
+  try {
+    return libmime.decodeWords(v.replace(/\r?\n[ \t]*/g, ' ')).trim();
+  } catch {
+    return v.trim();
+  }
+}
+
+function parse(raw: Buffer): BounceReport {
+  const leaves = leafParts(raw);
+  const dsn = fromDsn(raw, leaves);
+  if (dsn) return dsn;
+  const subject = header(raw, 'subject');
+  const from = header(raw, 'from');
+  const auto = autoReply(raw, subject);
+  if (auto) return none(auto);
+  return heuristic(raw, leaves, subject, from);
+}
+
+/** Why the message is an auto-reply, or null. */
+function autoReply(raw: Buffer, subject: string): string | null {
+  const as = header(raw, 'auto-submitted').toLowerCase();
+  if (as.startsWith('auto-replied')) return 'Auto-Submitted: auto-replied';
+  if (header(raw, 'x-autoreply') || header(raw, 'x-autorespond')) return 'X-Autoreply header';
+  if (/auto_reply|autoreply/i.test(header(raw, 'precedence'))) return 'Precedence: auto_reply';
+  if (/^(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|vacation|abwesen|auto:|away from|i am (out|away)|absence)/i.test(subject) || /\b(out of (the )?office|autoreply|auto-reply|vacation)\b/i.test(subject))
+    return `auto-reply subject "${subject}"`;
+  if (/\b(challenge|verify (that )?you|please confirm your (message|email)|spam ?arrest|boxbe|sender verification)\b/i.test(subject)) return `challenge-response subject "${subject}"`;
+  return null;
+}
+
+// ---------- RFC 3464 / 6533 ----------
+
+function fields(block: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const unfolded = block.replace(/\r?\n[ \t]+/g, ' ');
+  for (const line of unfolded.split(/\r?\n/)) {
+    const m = /^([A-Za-z][A-Za-z0-9-]*)\s*:\s*(.*)$/.exec(line);
+    if (m?.[1] && !out.has(m[1].toLowerCase())) out.set(m[1].toLowerCase(), (m[2] ?? '').trim());
+  }
+  return out;
+}
+
+function typedAddress(value: string): string {
+  let v = value.replace(/^[A-Za-z0-9-]+\s*;\s*/, '').trim();
+  v = v.replace(/^<|>$/g, '').trim();
+  if (/^utf-8$/i.test(value.split(';')[0]?.trim() ?? '')) v = v.replace(/\\x\{([0-9A-Fa-f]+)\}/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16)));
+  return v;
+}
+
+function smtpCodeOf(text: string | null): number | null {
+  const m = text ? /\b([245]\d\d)\b/.exec(text) : null;
+  return m?.[1] ? Number(m[1]) : null;
+}
+
+function statusOf(text: string | null): string | null {
+  const m = text ? /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(text) : null;
+  return m?.[1] ?? null;
+}
+
+function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
+  const part = leaves.find((l) => l.contentType === 'message/delivery-status' || l.contentType === 'message/global-delivery-status');
+  if (!part) return null;
+  const text = leafText(raw, part);
+  const blocks = text.split(/\r?\n[ \t]*\r?\n/).filter((b) => b.trim());
+  const recipients: BounceRecipient[] = [];
+  for (const block of blocks.slice(1).length ? blocks.slice(1) : blocks) {
+    const f = fields(block);
+    const rcpt = f.get('final-recipient') ?? f.get('original-recipient');
+    if (!rcpt) continue;
+    const address = typedAddress(rcpt);
+    if (!address.includes('@') && !address) continue;
+    const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
+    const diagnostic = f.get('diagnostic-code')?.replace(/^[A-Za-z-]+\s*;\s*/, '') ?? null;
+    const status = statusOf(f.get('status') ?? null) ?? statusOf(diagnostic);
+    const smtpCode = smtpCodeOf(diagnostic);
+    const action: BounceAction = ACTIONS.has(actionWord as BounceAction)
+      ? (actionWord as BounceAction)
+      : status?.startsWith('4') ? 'delayed' : 'failed';
+    const permanent = action === 'failed' && !status?.startsWith('4') && !(smtpCode !== null && smtpCode < 500 && !status);
+    recipients.push({ address, action, status, permanent, diagnostic, smtpCode });
+  }
+  const bounced = recipients.filter((r) => r.action === 'failed' || r.action === 'delayed');
+  if (recipients.length === 0) return null;
+  return {
+    isBounce: bounced.length > 0,
+    kind: 'dsn',
+    recipients,
+    reason: bounced.length > 0 ? `delivery-status report: ${bounced.length} failed or delayed` : 'delivery-status report with no failed or delayed recipient',
+  };
+}
+
+// ---------- heuristics ----------
+
+const BOUNCE_SUBJECT =
+  /(undeliver|undelivered|delivery (status notification|failure|failed|problem|has failed|notification)|returned mail|mail delivery (failed|failure|system|subsystem)|failure notice|could not be delivered|non[- ]?remis|nicht zustellbar|unzustellbar|delivery report|mail system error|returned to sender|message not delivered|permanent error|delivery (warning|delay)|warning: could not send|delayed mail|mail failure|undeliverable|rejected|nondeliverable|not delivered|delivery notification)/i;
+const DAEMON_FROM = /(mailer[-_]?daemon|postmaster|mail delivery (subsystem|system)|mail administrator|mail ?system|mmdf|smtp gateway|notification|lotus|exchange|internet mail)/i;
+const TEMPORARY = /(will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
+/** Where the returned copy of the original message starts: addresses after it are not the failed ones. */
+const ORIGINAL = /^(-+ ?(this is a copy|original message|below this line|the original message|start of returned|returned message|message header follows|original message follows|copy of (the )?message)|\s*-+\s*(original message|forwarded message)|------ This is a copy|Received: from|Return-Path:)/im;
+
+function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: string): BounceReport {
+  const texts = leaves
+    .filter((l) => l.contentType.startsWith('text/') && l.contentType !== 'text/rfc822-headers')
+    .map((l) => (l.contentType === 'text/html' ? htmlText(leafText(raw, l, 128 * 1024)) : leafText(raw, l, 128 * 1024)));
+  let body = texts.join('\n');
+  const cut = ORIGINAL.exec(body);
+  if (cut && cut.index > 40) body = body.slice(0, cut.index);
+  const subjectHit = BOUNCE_SUBJECT.test(subject);
+  const fromHit = DAEMON_FROM.test(from);
+  const qmail = /this is the qmail-send program|I'm afraid I wasn't able to deliver your message to the following addresses/i.test(body);
+  const bodyHit = /(could not be delivered|couldn't be delivered|was not delivered|undeliverable|permanent(ly)? (fatal )?error|user unknown|unknown user|no such (user|mailbox|address)|mailbox (unavailable|full|is full|not found)|delivery (to the following recipients? )?(has )?failed|failed permanently|recipient address rejected|does not exist|not (a )?valid (mailbox|recipient)|unable to deliver|quota exceeded|message could not be sent|delivery to the following recipient)/i.test(body);
+  if (!(qmail || (subjectHit && (fromHit || bodyHit)) || (fromHit && bodyHit))) return none('no delivery-status report and no bounce pattern');
+  const own = new Set([header(raw, 'to'), from].flatMap((h) => (h.match(ADDRESS) ?? []).map((a) => a.toLowerCase())));
+  const addresses = extract(body).filter((a) => !DAEMON.test(a) && !own.has(a.toLowerCase()));
+  const temporary = TEMPORARY.test(body) || /(delay|warning)/i.test(subject);
+  const status = statusOf(body);
+  const smtpCode = smtpCodeOf(/\b[45]\d\d[ -][0-9 .]/.exec(body)?.[0] ?? null);
+  const recipients: BounceRecipient[] = [...new Set(addresses.map((a) => a.toLowerCase()))].map((lower) => ({
+    address: addresses.find((a) => a.toLowerCase() === lower) ?? lower,
+    action: temporary ? 'delayed' : 'failed',
+    status: status ?? null,
+    permanent: !temporary,
+    diagnostic: null,
+    smtpCode,
+  }));
+  return { isBounce: true, kind: 'heuristic', recipients, reason: qmail ? 'qmail-send failure text' : `bounce pattern (${[subjectHit && 'subject', fromHit && 'sender', bodyHit && 'body'].filter(Boolean).join(', ')})` };
+}
+
+function htmlText(html: string): string {
+  return html.replace(/<(br|p|div|tr|li)\b[^>]*>/gi, '\n').replace(/<[^>]+>/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&nbsp;/g, ' ');
+}
+
+/** Failed addresses in a bounce's explanation: MTA-specific shapes first, any address as a fallback. */
+function extract(body: string): string[] {
+  const shaped: string[] = [];
+  const patterns = [
+    /^<([^>\s]+@[^>\s]+)>:/gm, // qmail, Postfix non-DSN
+    /^\s+<?([^\s<>@]+@[^\s<>]+?)>?\s*$/gm, // Exim: indented address alone on a line
+    /^\s*([^\s<>@:]+@[^\s<>:]+)\s*$/gm, // address alone on a line
+    /(?:to|for|recipient|address(?:es)?|user|mailbox)[:\s]+<?["']?([^\s<>"'@:;,]+@[A-Za-z0-9.-]+[A-Za-z0-9])/gi,
+    /<([^\s<>@]+@[^\s<>]+)>\s*(?:\.{3}|:|\(|,)/g, // Sendmail: <addr>... User unknown
+  ];
+  for (const p of patterns) for (const m of body.matchAll(p)) if (m[1]) shaped.push(m[1].replace(/[.,;:]+$/, ''));
+  const valid = shaped.filter((a) => /^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(a));
+  if (valid.length) return valid;
+  return body.match(ADDRESS) ?? [];
+}
