@@ -53,7 +53,8 @@ function parse(raw: Buffer): BounceReport {
   const subject = header(raw, 'subject');
   const from = header(raw, 'from');
   const auto = autoReply(raw, subject);
-  if (auto) return none(auto);
+  // Exim and others mark real bounces Auto-Submitted: auto-replied; a bounce-like subject or sender outweighs it.
+  if (auto && !(BOUNCE_SUBJECT.test(subject) || /mailer-daemon|postmaster/i.test(from))) return none(auto);
   return heuristic(raw, leaves, subject, from);
 }
 

@@ -1,0 +1,69 @@
+// What parseBounce makes of real-shaped bounces, auto-replies and hostile input.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseBounce } from '../../mail/bounce.js';
+import { fixture } from '../helpers/fixtures.js';
+
+interface Case {
+  file: string;
+  isBounce: boolean;
+  kind: 'dsn' | 'heuristic' | 'none';
+  /** The failed or delayed recipients, lower-cased, with permanence and status. */
+  bounced: { address: string; permanent: boolean; status: string | null }[];
+}
+
+const cases: Case[] = [
+  { file: 'postfix-dsn.eml', isBounce: true, kind: 'dsn', bounced: [{ address: 'alice.smith@example.net', permanent: true, status: '5.1.1' }] },
+  { file: 'delayed-dsn.eml', isBounce: true, kind: 'dsn', bounced: [{ address: 'carol@example.edu', permanent: false, status: '4.4.1' }] },
+  { file: 'exim.eml', isBounce: true, kind: 'heuristic', bounced: [{ address: 'dave.jones@example.co.uk', permanent: true, status: null }] },
+  { file: 'qmail.eml', isBounce: true, kind: 'heuristic', bounced: [{ address: 'eve@example.net', permanent: true, status: '5.1.1' }] },
+  { file: 'vacation.eml', isBounce: false, kind: 'none', bounced: [] },
+  { file: 'garbage.bin', isBounce: false, kind: 'none', bounced: [] },
+];
+
+describe('parseBounce on corpus-like fixtures', () => {
+  for (const c of cases) {
+    it(`${c.file} → ${c.isBounce ? `${c.kind} bounce of ${c.bounced.map((b) => b.address).join(', ')}` : 'not a bounce'}`, () => {
+      const report = parseBounce(fixture(`bounces/${c.file}`));
+      assert.equal(report.isBounce, c.isBounce, report.reason);
+      assert.equal(report.kind, c.kind, report.reason);
+      assert.ok(report.reason.length > 0);
+      const bounced = report.recipients
+        .filter((r) => r.action === 'failed' || r.action === 'delayed')
+        .map((r) => ({ address: r.address.toLowerCase(), permanent: r.permanent, status: r.status }));
+      assert.deepEqual(bounced, c.bounced);
+    });
+  }
+
+  it('a DSN reports delivered recipients too, but only failed and delayed ones make it a bounce', () => {
+    const report = parseBounce(fixture('bounces/postfix-dsn.eml'));
+    const bob = report.recipients.find((r) => r.address === 'bob@example.com');
+    assert.equal(bob?.action, 'delivered');
+    const alice = report.recipients.find((r) => r.action === 'failed');
+    assert.equal(alice?.smtpCode, 550);
+    assert.match(alice?.diagnostic ?? '', /User unknown/);
+  });
+});
+
+describe('parseBounce on hostile input never throws', () => {
+  const nested = (depth: number) => {
+    let head = 'Content-Type: multipart/report; report-type=delivery-status; boundary="b0"\r\n\r\n';
+    for (let i = 1; i < depth; i++) head += `--b${i - 1}\r\nContent-Type: multipart/mixed; boundary="b${i}"\r\n\r\n`;
+    return Buffer.from(`${head}--b${depth - 1}\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; x@example.org\r\nAction: failed\r\n`);
+  };
+  const inputs: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['binary', Buffer.from(Array.from({ length: 65_536 }, (_, i) => (i * 7919) % 256))],
+    ['headers only', Buffer.from('Subject: Undelivered Mail\r\nFrom: MAILER-DAEMON@x\r\n')],
+    ['5,000 nested parts', nested(5_000)],
+    ['a DSN part that is empty', Buffer.from('Content-Type: multipart/report; boundary=x\n\n--x\nContent-Type: message/delivery-status\n\n--x--\n')],
+    ['a DSN with no recipient fields', Buffer.from('Content-Type: multipart/report; boundary=x\n\n--x\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x\n\nAction: failed\n--x--\n')],
+  ];
+  for (const [name, raw] of inputs) {
+    it(name, () => {
+      const report = parseBounce(raw);
+      assert.equal(typeof report.isBounce, 'boolean');
+      assert.ok(Array.isArray(report.recipients));
+    });
+  }
+});
