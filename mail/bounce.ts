@@ -1,7 +1,7 @@
 // Bounce parsing: RFC 3464 / RFC 6533 delivery-status reports first, MTA-specific text heuristics for the rest,
 // auto-replies recognised so they are not counted. Pure and total: any input gives a report, never an exception.
 import libmime from 'libmime';
-import { leafParts, leafText, partHeaders, type MimeLeaf } from './mime.js';
+import { decodeTransfer, leafParts, leafText, partHeaders, type MimeLeaf } from './mime.js';
 
 export type BounceAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
 
@@ -46,10 +46,18 @@ function header(raw: Buffer, name: string): string {
   }
 }
 
-function parse(raw: Buffer): BounceReport {
+function parse(raw: Buffer, depth = 0): BounceReport {
   const leaves = leafParts(raw);
   const dsn = fromDsn(raw, leaves);
   if (dsn) return dsn;
+  // Some gateways forward the real report as an attached message: look one or two levels in.
+  if (depth < 2) {
+    for (const leaf of leaves.filter((l) => l.contentType === 'message/rfc822').slice(0, 3)) {
+      const inner = decodeTransfer(raw.subarray(leaf.bodyStart, Math.min(leaf.bodyEnd, leaf.bodyStart + 512 * 1024)), leaf.encoding);
+      const innerDsn = fromDsn(inner, leafParts(inner));
+      if (innerDsn?.isBounce) return { ...innerDsn, reason: `attached ${innerDsn.reason}` };
+    }
+  }
   const subject = header(raw, 'subject');
   const from = header(raw, 'from');
   const auto = autoReply(raw, subject);
@@ -99,6 +107,8 @@ function statusOf(text: string | null): string | null {
   return m?.[1] ?? null;
 }
 
+const CHALLENGE = /(requires confirmation|confirm (this|your) (mail|message|e-?mail)|verify (yourself|your (address|email|identity))|challenge|boxbe)/i;
+
 function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
   const part = leaves.find((l) => l.contentType === 'message/delivery-status' || l.contentType === 'message/global-delivery-status');
   if (!part) return null;
@@ -107,10 +117,11 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
   const recipients: BounceRecipient[] = [];
   for (const block of blocks.slice(1).length ? blocks.slice(1) : blocks) {
     const f = fields(block);
-    const rcpt = f.get('final-recipient') ?? f.get('original-recipient');
-    if (!rcpt) continue;
-    const address = typedAddress(rcpt);
-    if (!address.includes('@') && !address) continue;
+    // The address the list sent to is the one to act on: Original-Recipient when it is a mail address
+    // (Final-Recipient may be an X.400 name or a rewritten local mailbox).
+    const candidates = [f.get('original-recipient'), f.get('final-recipient')].filter((v): v is string => !!v).map(typedAddress);
+    const address = candidates.find((a) => /^[^@\s/]+@[^@\s]+\.[^@\s]+$/.test(a)) ?? candidates[0];
+    if (!address) continue;
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
     const diagnostic = f.get('diagnostic-code')?.replace(/^[A-Za-z-]+\s*;\s*/, '') ?? null;
     const status = statusOf(f.get('status') ?? null) ?? statusOf(diagnostic);
@@ -123,6 +134,10 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
   }
   const bounced = recipients.filter((r) => r.action === 'failed' || r.action === 'delayed');
   if (recipients.length === 0) return null;
+  const from = header(raw, 'from');
+  const challenge = bounced.find((r) => CHALLENGE.test(r.diagnostic ?? ''));
+  if (/boxbe|spamarrest|mailhostingservice/i.test(from) || challenge)
+    return { isBounce: false, kind: 'dsn', recipients, reason: `challenge-response dressed as a delivery-status report${challenge ? `: ${challenge.diagnostic}` : ''}` };
   return {
     isBounce: bounced.length > 0,
     kind: 'dsn',
