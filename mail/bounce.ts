@@ -150,6 +150,9 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
 
 const BOUNCE_SUBJECT =
   /(undeliver|undelivered|delivery (status notification|failure|failed|problem|has failed|notification)|returned mail|mail delivery (failed|failure|system|subsystem)|failure notice|could not be delivered|non[- ]?remis|nicht zustellbar|unzustellbar|delivery report|mail system error|returned to sender|message not delivered|permanent error|delivery (warning|delay)|warning: could not send|delayed mail|mail failure|undeliverable|rejected|nondeliverable|not delivered|delivery notification)/i;
+/** Phrases that only delivery-failure reports use. */
+const STRONG_BODY =
+  /(message could not be delivered to|could not be delivered to the following|has not yet been delivered|following address(es)? failed|failed addresses follow|intended recipient:|delivery to the following recipients? failed|delivery has failed to these recipients|your message (was|could) not (be )?delivered|the following recipient\(s\) could not be reached|unable to deliver (your )?message to|permanent fatal errors|undeliverable to the following|user unknown|unknown user|no such user|mailbox unavailable)/i;
 const DAEMON_FROM = /(mailer[-_]?daemon|postmaster|mail delivery (subsystem|system)|mail administrator|mail ?system|mmdf|smtp gateway|notification|lotus|exchange|internet mail)/i;
 const TEMPORARY = /(will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
 /** Where the returned copy of the original message starts: addresses after it are not the failed ones. */
@@ -166,7 +169,9 @@ function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: strin
   const fromHit = DAEMON_FROM.test(from);
   const qmail = /this is the qmail-send program|I'm afraid I wasn't able to deliver your message to the following addresses/i.test(body);
   const bodyHit = /(could not be delivered|couldn't be delivered|was not delivered|undeliverable|permanent(ly)? (fatal )?error|user unknown|unknown user|no such (user|mailbox|address)|mailbox (unavailable|full|is full|not found)|delivery (to the following recipients? )?(has )?failed|failed permanently|recipient address rejected|does not exist|not (a )?valid (mailbox|recipient)|unable to deliver|quota exceeded|message could not be sent|delivery to the following recipient)/i.test(body);
-  if (!(qmail || (subjectHit && (fromHit || bodyHit)) || (fromHit && bodyHit))) return none('no delivery-status report and no bounce pattern');
+  const daemon = /mailer-daemon|postmaster|mail delivery (subsystem|system)/i.test(from);
+  const strongBody = STRONG_BODY.test(body);
+  if (!(qmail || daemon || strongBody || (subjectHit && (fromHit || bodyHit)) || (fromHit && bodyHit))) return none('no delivery-status report and no bounce pattern');
   const own = new Set([header(raw, 'to'), from].flatMap((h) => (h.match(ADDRESS) ?? []).map((a) => a.toLowerCase())));
   const addresses = extract(body).filter((a) => !DAEMON.test(a) && !own.has(a.toLowerCase()));
   const temporary = TEMPORARY.test(body) || /(delay|warning)/i.test(subject);
