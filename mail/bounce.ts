@@ -199,13 +199,14 @@ function extract(text: string): string[] {
   const aol = /not accepting mail from [^\n]*:\s*\n((?:[ \t]+[A-Za-z0-9._-]+[ \t]*\n?)+)/i.exec(text);
   if (aol?.[1]) return aol[1].split(/\s+/).filter(Boolean).map((n) => `${n}@aol.com`);
   // The original message's own header lines, quoted in the explanation (Exchange), name the list, not the recipient.
-  const body = text.replace(/^[ \t]*(To|From|Cc|Sent|Subject|Date|Reply-To):.*$/gim, '');
-  const marker = /(did not reach the following recipient|following recipient\(s\)|following address(es)?)[^\n]*\n/i.exec(body);
+  const quoted = text.replace(/^[ \t]*(To|From|Cc|Sent|Subject|Date|Reply-To):.*$/gim, '');
+  const marker = /(did not reach the following recipient|following recipient\(s\)|following address(es)?)[^\n]*\n/i.exec(quoted);
   if (marker) {
-    const after = body.slice(marker.index + marker[0].length, marker.index + marker[0].length + 2000);
+    const after = quoted.slice(marker.index + marker[0].length, marker.index + marker[0].length + 2000);
     const found = [...after.matchAll(/^[ \t]*<?([^\s<>@]+@[A-Za-z0-9.-]+[A-Za-z0-9])>?/gm)].map((m) => m[1] ?? '');
-    if (found.length) return found;
+    if (found.some((a) => !DAEMON.test(a))) return found;
   }
+  const body = text;
   const patterns = [
     /^<([^>\s]+@[^>\s]+)>:/gm, // qmail, Postfix non-DSN
     /^\s+<?([^\s<>@]+@[^\s<>]+?)>?\s*$/gm, // Exim: indented address alone on a line
