@@ -121,7 +121,8 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     // (Final-Recipient may be an X.400 name or a rewritten local mailbox).
     const candidates = [f.get('original-recipient'), f.get('final-recipient')].filter((v): v is string => !!v).map(typedAddress);
     const address = candidates.find((a) => /^[^@\s/]+@[^@\s]+\.[^@\s]+$/.test(a)) ?? candidates[0];
-    if (!address) continue;
+    // An address with '...' is one the reporting MTA obscured: there is no one to act on.
+    if (!address || address.includes('...')) continue;
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
     const diagnostic = f.get('diagnostic-code')?.replace(/^[A-Za-z-]+\s*;\s*/, '') ?? null;
     const status = statusOf(f.get('status') ?? null) ?? statusOf(diagnostic);
@@ -154,7 +155,7 @@ const BOUNCE_SUBJECT =
 const STRONG_BODY =
   /(message could not be delivered to|could not be delivered to the following|has not yet been delivered|following address(es)? failed|failed addresses follow|intended recipient:|delivery to the following recipients? failed|delivery has failed to these recipients|your message (was|could) not (be )?delivered|the following recipient\(s\) could not be reached|unable to deliver (your )?message to|permanent fatal errors|undeliverable to the following|user unknown|unknown user|no such user|mailbox unavailable)/i;
 const DAEMON_FROM = /(mailer[-_]?daemon|postmaster|mail delivery (subsystem|system)|mail administrator|mail ?system|mmdf|smtp gateway|notification|lotus|exchange|internet mail)/i;
-const TEMPORARY = /(will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
+const TEMPORARY = /(attempts will continue|will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
 /** Where the returned copy of the original message starts: addresses after it are not the failed ones. */
 const ORIGINAL = /^(-+ ?(this is a copy|original message|below this line|the original message|start of returned|returned message|message header follows|original message follows|copy of (the )?message)|\s*-+\s*(original message|forwarded message)|------ This is a copy|Received: from|Return-Path:)/im;
 
@@ -173,8 +174,9 @@ function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: strin
   const strongBody = STRONG_BODY.test(body);
   if (!(qmail || daemon || strongBody || (subjectHit && (fromHit || bodyHit)) || (fromHit && bodyHit))) return none('no delivery-status report and no bounce pattern');
   const own = new Set([header(raw, 'to'), from].flatMap((h) => (h.match(ADDRESS) ?? []).map((a) => a.toLowerCase())));
-  const addresses = extract(body).filter((a) => !DAEMON.test(a) && !own.has(a.toLowerCase()));
-  const temporary = TEMPORARY.test(body) || /(delay|warning)/i.test(subject);
+  // Obscured addresses ('david...@') name no one; VERP return paths (x-bounces+…@) are the sender's own.
+  const addresses = extract(body).filter((a) => !DAEMON.test(a) && !own.has(a.toLowerCase()) && !a.includes('..') && !/^[^@]*bounces?[+=-]/i.test(a));
+  const temporary = TEMPORARY.test(body) || (/(delay|warning)/i.test(subject) && !/(user unknown|no such user|permanent)/i.test(`${subject}\n${body}`));
   const status = statusOf(body);
   const smtpCode = smtpCodeOf(/\b[45]\d\d[ -][0-9 .]/.exec(body)?.[0] ?? null);
   const recipients: BounceRecipient[] = [...new Set(addresses.map((a) => a.toLowerCase()))].map((lower) => ({
