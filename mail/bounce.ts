@@ -126,7 +126,8 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
     const diagnostic = f.get('diagnostic-code')?.replace(/^[A-Za-z-]+\s*;\s*/, '') ?? null;
     const status = statusOf(f.get('status') ?? null) ?? statusOf(diagnostic);
-    const smtpCode = smtpCodeOf(diagnostic);
+    // Only a reply code that opens the diagnostic is one: X.400 and other texts carry unrelated numbers.
+    const smtpCode = smtpCodeOf(/^\s*[245]\d\d\b/.exec(diagnostic ?? '')?.[0] ?? null);
     const action: BounceAction = ACTIONS.has(actionWord as BounceAction)
       ? (actionWord as BounceAction)
       : status?.startsWith('4') ? 'delayed' : 'failed';
@@ -198,7 +199,7 @@ function htmlText(html: string): string {
 function extract(text: string): string[] {
   const shaped: string[] = [];
   // AOL names the screen names that refused the message, without a domain.
-  const aol = /not accepting mail from [^\n]*:\s*\n((?:[ \t]+[A-Za-z0-9._-]+[ \t]*\n?)+)/i.exec(text);
+  const aol = /(?:not accepting mail from|following recipients could not be delivered)[^\n]*\n\s*?\n?((?:[ \t]+[A-Za-z0-9._-]+[ \t]*\n?)+)/i.exec(text);
   if (aol?.[1]) return aol[1].split(/\s+/).filter(Boolean).map((n) => `${n}@aol.com`);
   // The original message's own header lines, quoted in the explanation (Exchange), name the list, not the recipient.
   const quoted = text.replace(/^[ \t]*(To|From|Cc|Sent|Subject|Date|Reply-To):.*$/gim, '');
