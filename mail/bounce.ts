@@ -131,7 +131,8 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     const action: BounceAction = ACTIONS.has(actionWord as BounceAction)
       ? (actionWord as BounceAction)
       : status?.startsWith('4') ? 'delayed' : 'failed';
-    const permanent = action === 'failed' && !status?.startsWith('4') && !(smtpCode !== null && smtpCode < 500 && !status);
+    // RFC 3464: 'failed' means the MTA gave up, whatever the status class (an expired 4.4.7 is still final).
+    const permanent = action === 'failed';
     recipients.push({ address, action, status, permanent, diagnostic, smtpCode });
   }
   const bounced = recipients.filter((r) => r.action === 'failed' || r.action === 'delayed');
