@@ -17,6 +17,10 @@ const cases: Case[] = [
   { file: 'delayed-dsn.eml', isBounce: true, kind: 'dsn', bounced: [{ address: 'carol@example.edu', permanent: false, status: '4.4.1' }] },
   { file: 'exim.eml', isBounce: true, kind: 'heuristic', bounced: [{ address: 'dave.jones@example.co.uk', permanent: true, status: null }] },
   { file: 'qmail.eml', isBounce: true, kind: 'heuristic', bounced: [{ address: 'eve@example.net', permanent: true, status: '5.1.1' }] },
+  // Regression: Original-Recipient is preferred to an X.400 Final-Recipient, and 'failed' is final even with 4.4.7.
+  { file: 'x400-expired-dsn.eml', isBounce: true, kind: 'dsn', bounced: [{ address: 'zoe@example.ac.uk', permanent: true, status: '4.4.7' }] },
+  // Regression: a "confirm this mail server" rejection is challenge-response, not a dead address.
+  { file: 'challenge-dsn.eml', isBounce: false, kind: 'dsn', bounced: [{ address: 'henry@example.biz', permanent: true, status: '5.0.0' }] },
   { file: 'vacation.eml', isBounce: false, kind: 'none', bounced: [] },
   { file: 'garbage.bin', isBounce: false, kind: 'none', bounced: [] },
 ];
