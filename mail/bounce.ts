@@ -207,7 +207,7 @@ function extract(text: string): string[] {
   const marker = /(did not reach the following recipient|following recipient\(s\)|following address(es)?)[^\n]*\n/i.exec(quoted);
   if (marker) {
     const after = quoted.slice(marker.index + marker[0].length, marker.index + marker[0].length + 2000);
-    const found = [...after.matchAll(/^[ \t]*<?([^\s<>@]+@[A-Za-z0-9.-]+[A-Za-z0-9])>?/gm)].map((m) => m[1] ?? '');
+    const found = [...after.matchAll(/^[ \t]*(?:[^\n]*?SMTP=)?<?([^\s<>@;=]+@[A-Za-z0-9.-]+[A-Za-z0-9])>?/gm)].map((m) => m[1] ?? '');
     if (found.some((a) => !DAEMON.test(a))) return found;
   }
   const body = text;
