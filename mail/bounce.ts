@@ -23,7 +23,8 @@ export interface BounceReport {
 }
 
 const ACTIONS = new Set<BounceAction>(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
-const ADDRESS = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
+// Bounded quantifiers throughout: a scan costs the same whatever junk a hostile body holds.
+const ADDRESS = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10}/g;
 const DAEMON = /^(mailer-daemon|postmaster|mail-daemon|mailer_daemon|root|noreply|no-reply|bounce[s]?)@/i;
 
 const none = (reason: string): BounceReport => ({ isBounce: false, kind: 'none', recipients: [], reason });
@@ -120,7 +121,7 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     // The address the list sent to is the one to act on: Original-Recipient when it is a mail address
     // (Final-Recipient may be an X.400 name or a rewritten local mailbox).
     const candidates = [f.get('original-recipient'), f.get('final-recipient')].filter((v): v is string => !!v).map(typedAddress);
-    const address = candidates.find((a) => /^[^@\s/]+@[^@\s]+\.[^@\s]+$/.test(a)) ?? candidates[0];
+    const address = candidates.find((a) => a.length <= 320 && /^[^@\s/]+@[^@\s.]+(\.[^@\s.]+)+$/.test(a)) ?? candidates[0];
     // An address with '...' is one the reporting MTA obscured: there is no one to act on.
     if (!address || address.includes('...')) continue;
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
@@ -168,6 +169,8 @@ function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: strin
   let body = texts.join('\n');
   const cut = ORIGINAL.exec(body);
   if (cut && cut.index > 40) body = body.slice(0, cut.index);
+  // The explanation is always near the top; the rest is the returned message or noise.
+  body = body.slice(0, 64 * 1024);
   const subjectHit = BOUNCE_SUBJECT.test(subject);
   const fromHit = DAEMON_FROM.test(from);
   const qmail = /this is the qmail-send program|I'm afraid I wasn't able to deliver your message to the following addresses/i.test(body);
@@ -207,19 +210,19 @@ function extract(text: string): string[] {
   const marker = /(did not reach the following recipient|following recipient\(s\)|following address(es)?)[^\n]*\n/i.exec(quoted);
   if (marker) {
     const after = quoted.slice(marker.index + marker[0].length, marker.index + marker[0].length + 2000);
-    const found = [...after.matchAll(/^[ \t]*(?:[^\n]*?SMTP=)?<?([^\s<>@;=]+@[A-Za-z0-9.-]+[A-Za-z0-9])>?/gm)].map((m) => m[1] ?? '');
+    const found = [...after.matchAll(/^[ \t]*(?:[^\n]*?SMTP=)?<?([^\s<>@;=]{1,64}@[A-Za-z0-9.-]{1,253}[A-Za-z0-9])>?/gm)].map((m) => m[1] ?? '');
     if (found.some((a) => !DAEMON.test(a))) return found;
   }
   const body = text;
   const patterns = [
-    /^<([^>\s]+@[^>\s]+)>:/gm, // qmail, Postfix non-DSN
-    /^\s+<?([^\s<>@]+@[^\s<>]+?)>?\s*$/gm, // Exim: indented address alone on a line
-    /^\s*([^\s<>@:]+@[^\s<>:]+)\s*$/gm, // address alone on a line
-    /(?:to|for|recipient|address(?:es)?|user|mailbox)[:\s]+<?["']?([^\s<>"'@:;,]+@[A-Za-z0-9.-]+[A-Za-z0-9])/gi,
-    /<([^\s<>@]+@[^\s<>]+)>\s*(?:\.{3}|:|\(|,)/g, // Sendmail: <addr>... User unknown
+    /^<([^>\s]{1,64}@[^>\s]{1,255})>:/gm, // qmail, Postfix non-DSN
+    /^[ \t]+<?([^\s<>@]{1,64}@[^\s<>]{1,255}?)>?[ \t]*$/gm, // Exim: indented address alone on a line
+    /^[ \t]*([^\s<>@:]{1,64}@[^\s<>:]{1,255})[ \t]*$/gm, // address alone on a line
+    /(?:to|for|recipient|address(?:es)?|user|mailbox)[:\s]+<?["']?([^\s<>"'@:;,]{1,64}@[A-Za-z0-9.-]{1,253}[A-Za-z0-9])/gi,
+    /<([^\s<>@]{1,64}@[^\s<>]{1,255})>\s*(?:\.{3}|:|\(|,)/g, // Sendmail: <addr>... User unknown
   ];
   for (const p of patterns) for (const m of body.matchAll(p)) if (m[1]) shaped.push(m[1].replace(/[.,;:]+$/, ''));
-  const valid = shaped.filter((a) => /^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(a));
+  const valid = shaped.filter((a) => a.length <= 320 && /^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(a));
   if (valid.length) return valid;
   return body.match(ADDRESS) ?? [];
 }
