@@ -116,7 +116,8 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
   const text = leafText(raw, part);
   const blocks = text.split(/\r?\n[ \t]*\r?\n/).filter((b) => b.trim());
   const recipients: BounceRecipient[] = [];
-  for (const block of blocks.slice(1).length ? blocks.slice(1) : blocks) {
+  // The per-message block names no recipient, so every block can be read the same way.
+  for (const block of blocks) {
     const f = fields(block);
     // The address the list sent to is the one to act on: Original-Recipient when it is a mail address
     // (Final-Recipient may be an X.400 name or a rewritten local mailbox).
@@ -140,7 +141,7 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
   if (recipients.length === 0) return null;
   const from = header(raw, 'from');
   const challenge = bounced.find((r) => CHALLENGE.test(r.diagnostic ?? ''));
-  if (/boxbe|spamarrest|mailhostingservice/i.test(from) || challenge)
+  if (/boxbe|spamarrest/i.test(from) || challenge)
     return { isBounce: false, kind: 'dsn', recipients, reason: `challenge-response dressed as a delivery-status report${challenge ? `: ${challenge.diagnostic}` : ''}` };
   return {
     isBounce: bounced.length > 0,
