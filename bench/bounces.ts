@@ -10,6 +10,7 @@ interface Expected {
   recipients?: string[];
   temporary?: boolean;
   status?: string;
+  smtp_code?: number | string;
 }
 
 interface Score {
@@ -23,11 +24,13 @@ interface Score {
   permRight: number;
   statusKnown: number;
   statusRight: number;
+  codeKnown: number;
+  codeRight: number;
   ms: number;
   misses: string[];
 }
 
-const empty = (): Score => ({ messages: 0, bounceKnown: 0, bounceRight: 0, tp: 0, fp: 0, fn: 0, permKnown: 0, permRight: 0, statusKnown: 0, statusRight: 0, ms: 0, misses: [] });
+const empty = (): Score => ({ messages: 0, bounceKnown: 0, bounceRight: 0, tp: 0, fp: 0, fn: 0, permKnown: 0, permRight: 0, statusKnown: 0, statusRight: 0, codeKnown: 0, codeRight: 0, ms: 0, misses: [] });
 
 /** Addresses compared as the corpus README says: local part case-insensitively, domain case-insensitively too. */
 const key = (a: string) => a.trim().toLowerCase();
@@ -66,6 +69,12 @@ function scoreCorpus(dir: string, name: string): Score {
     if (exp.status) {
       s.statusKnown++;
       if (failed.some((r) => r.status === exp.status)) s.statusRight++;
+      else s.misses.push(`${exp.file}: status ${failed.map((r) => r.status).join(', ')} expected ${exp.status}`);
+    }
+    if (exp.smtp_code) {
+      s.codeKnown++;
+      if (failed.some((r) => r.smtpCode === Number(exp.smtp_code))) s.codeRight++;
+      else s.misses.push(`${exp.file}: SMTP code ${failed.map((r) => r.smtpCode).join(', ')} expected ${exp.smtp_code}`);
     }
   }
   return s;
@@ -82,6 +91,7 @@ function row(label: string, s: Score): string[] {
     `${pct(s.tp, s.tp + s.fn)} (${s.tp}/${s.tp + s.fn})`,
     `${pct(s.permRight, s.permKnown)} (${s.permRight}/${s.permKnown})`,
     `${pct(s.statusRight, s.statusKnown)} (${s.statusRight}/${s.statusKnown})`,
+    `${pct(s.codeRight, s.codeKnown)} (${s.codeRight}/${s.codeKnown})`,
     num(s.messages / (s.ms / 1000)),
   ];
 }
@@ -106,7 +116,7 @@ export async function bounces(): Promise<void> {
   if (process.env.BENCH_BOUNCE_VERBOSE) for (const m of total.misses) console.error(`# miss ${m}`);
   printTable(
     'bounces: parseBounce on real bounce corpora',
-    ['corpus', 'messages', 'bounce-or-not', 'recipient precision', 'recipient recall', 'permanent/temporary', 'status', 'messages/s'],
+    ['corpus', 'messages', 'bounce-or-not', 'recipient precision', 'recipient recall', 'permanent/temporary', 'status', 'SMTP code', 'messages/s'],
     rows,
     [`corpus: ${dir} (BENCH_BOUNCE_CORPUS); BENCH_BOUNCE_VERBOSE=1 lists every miss`],
   );
