@@ -128,8 +128,8 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
     const diagnostic = f.get('diagnostic-code')?.replace(/^[A-Za-z-]+\s*;\s*/, '') ?? null;
     const status = statusOf(f.get('status') ?? null) ?? statusOf(diagnostic);
-    // Only a reply code that opens the diagnostic is one: X.400 and other texts carry unrelated numbers.
-    const smtpCode = smtpCodeOf(/^\s*[245]\d\d\b/.exec(diagnostic ?? '')?.[0] ?? null);
+    // Only a reply code that opens the diagnostic (or Postfix's 'said: 550') is one: X.400 and other texts carry unrelated numbers.
+    const smtpCode = smtpCodeOf(/^\s*[245]\d\d\b|\b(?:said|replied|response was|answered):\s*[245]\d\d\b/i.exec(diagnostic ?? '')?.[0] ?? null);
     const action: BounceAction = ACTIONS.has(actionWord as BounceAction)
       ? (actionWord as BounceAction)
       : status?.startsWith('4') ? 'delayed' : 'failed';
