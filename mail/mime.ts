@@ -17,7 +17,8 @@ export interface MimeLeaf {
 }
 
 /** Deeper nesting or more parts than this is not real mail; what lies beyond is not looked at. */
-const MAX_DEPTH = 8;
+/** How deep the walkers follow nested multiparts; deeper parts are treated as leaves. */
+export const MAX_DEPTH = 8;
 const MAX_PARTS = 200;
 
 /** The index just after the blank line ending the header block in raw[start, end), or `end` when there is none. */
@@ -32,7 +33,8 @@ export function headerEnd(raw: Buffer, start: number, end: number): number {
   return end;
 }
 
-function parseValue(value: string): { value: string; params: Record<string, string> } {
+/** A structured header value (Content-Type and the like), lower-cased, with its parameters; never throws. */
+export function parseValue(value: string): { value: string; params: Record<string, string> } {
   try {
     const parsed = libmime.parseHeaderValue(value);
     return { value: String(parsed.value ?? '').trim().toLowerCase(), params: (parsed.params ?? {}) as Record<string, string> };

@@ -2,7 +2,7 @@
 // re-encoding anything it does not change. Built on the bounded walker of mail/mime.ts.
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
-import { headerEnd, partHeaders, splitParts } from '../mime.js';
+import { MAX_DEPTH, parseValue, partHeaders, splitParts } from '../mime.js';
 
 export interface MimeNode {
   /** Where the part (its header block) starts and where its body starts and ends in the raw message. */
@@ -18,17 +18,6 @@ export interface MimeNode {
   /** The file name from Content-Disposition or Content-Type, '' when none. */
   filename: string;
   children: MimeNode[];
-}
-
-const MAX_DEPTH = 8;
-
-function parseValue(value: string): { value: string; params: Record<string, string> } {
-  try {
-    const parsed = libmime.parseHeaderValue(value);
-    return { value: String(parsed.value ?? '').trim().toLowerCase(), params: (parsed.params ?? {}) as Record<string, string> };
-  } catch {
-    return { value: '', params: {} };
-  }
 }
 
 function decodedParam(value: string | undefined): string {
