@@ -22,6 +22,7 @@ import {
   type PostStatus,
 } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
+import { applyToken, type TokenResult, type TokenVia } from './token-actions.js';
 
 export interface ConfirmReply {
   to: string;
@@ -81,7 +82,16 @@ export function createConfirmActivities(deps: ActivityDeps) {
         ]);
       }
       const claims = check.claims;
-      if (claims.kind !== 'moderation') return refuse(`this token is for ${claims.kind}, not for moderating a post`, []);
+      if (claims.kind !== 'moderation') {
+        // A subscription confirmation or a re-enable: anyone holding the token may use it (it was mailed to them).
+        const r = await applyToken(deps, Context.current().client, { list: list.address, token: input.token, by: sender, via: 'mail', claimedBy: input.workflowId });
+        return {
+          state: r.state,
+          detail: r.headline,
+          post: null,
+          reply: { to: sender, headline: r.headline, details: r.details.filter(Boolean), inReplyTo: facts.messageId },
+        };
+      }
       const postId = postWorkflowIdOf(list.address, claims.ref);
 
       // Either the From address or the envelope sender must be on the list's staff.
@@ -158,6 +168,11 @@ export function createConfirmActivities(deps: ActivityDeps) {
           inReplyTo: facts.messageId,
         },
       };
+    },
+
+    /** `confirm TOKEN` in -request mail (and any other path that has a token and who gave it). */
+    async applyToken(input: { list: string; token: string; by: string; via: TokenVia; claimedBy: string }): Promise<TokenResult> {
+      return applyToken(deps, Context.current().client, input);
     },
 
     /**

@@ -76,7 +76,28 @@ export interface ListSettings {
   convert_html_to_plaintext: boolean;
   filter_action: FilterAction;
   personalize: Personalize;
+  subscription_policy: SubscriptionPolicy;
+  unsubscription_policy: SubscriptionPolicy;
+  pending_request_days: number;
+  send_welcome_message: boolean;
+  send_goodbye_message: boolean;
+  welcome_message: string;
+  goodbye_message: string;
+  member_roster_visibility: RosterVisibility;
+  process_bounces: boolean;
+  bounce_score_threshold: number;
+  bounce_temporary_score: number;
+  bounce_info_stale_after: number;
+  bounce_you_are_disabled_warnings: number;
+  bounce_you_are_disabled_warnings_interval: number;
+  bounce_notify_owner_on_disable: boolean;
+  bounce_notify_owner_on_removal: boolean;
 }
+
+/** Mailman 3's subscription and unsubscription policies. */
+export type SubscriptionPolicy = 'open' | 'confirm' | 'moderate' | 'confirm_then_moderate';
+/** Who may see the roster (the `who` command): Mailman 3's member_roster_visibility. */
+export type RosterVisibility = 'public' | 'members' | 'moderators';
 
 export type DigestPeriod = 'daily' | 'weekly' | 'monthly';
 export type DigestVolumeFrequency = 'yearly' | 'quarterly' | 'monthly' | 'weekly' | 'daily';
@@ -97,6 +118,15 @@ export function wholeNumber(min: number, max: number): (text: string) => number 
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       throw new SettingError(`must be a whole number from ${min} to ${max}`);
     }
+    return n;
+  };
+}
+
+/** A number with up to two decimals, e.g. a bounce score. */
+export function decimal(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+(\.\d{1,2})?$/.test(text.trim()) || n < min || n > max) throw new SettingError(`must be a number from ${min} to ${max} (at most two decimals)`);
     return n;
   };
 }
@@ -230,6 +260,22 @@ export const SETTINGS: SpecTable<ListSettings> = {
   convert_html_to_plaintext: scalar('convert_html_to_plaintext', false, 'with filter_content: text/html parts become text/plain', boolean),
   filter_action: scalar('filter_action', 'discard' as FilterAction, 'when filtering would take parts out: discard (them), reject or hold the post', oneOf<FilterAction>('discard', 'reject', 'hold')),
   personalize: scalar('personalize', 'full' as Personalize, 'per-recipient delivery: full (To, one-click List-Unsubscribe, msg_footer per member), individual (the same but To), none (identical copies)', oneOf<Personalize>('full', 'individual', 'none')),
+  subscription_policy: scalar('subscription_policy', 'confirm' as SubscriptionPolicy, 'joining: open, confirm (the address confirms by mail or link), moderate (a moderator approves) or confirm_then_moderate', oneOf<SubscriptionPolicy>('open', 'confirm', 'moderate', 'confirm_then_moderate')),
+  unsubscription_policy: scalar('unsubscription_policy', 'confirm' as SubscriptionPolicy, 'leaving by mail or web: open, confirm, moderate or confirm_then_moderate (one-click links and owners need no confirmation)', oneOf<SubscriptionPolicy>('open', 'confirm', 'moderate', 'confirm_then_moderate')),
+  pending_request_days: scalar('pending_request_days', 3, 'days a subscription request waits for its confirmation or a moderator before it expires', wholeNumber(1, 60)),
+  send_welcome_message: scalar('send_welcome_message', true, 'send new members the welcome message', boolean),
+  send_goodbye_message: scalar('send_goodbye_message', true, 'send members who leave the goodbye message', boolean),
+  welcome_message: scalar('welcome_message', '', 'text of the welcome message ({variables}, \\n for a line break; empty: a standard text)', template),
+  goodbye_message: scalar('goodbye_message', '', 'text of the goodbye message ({variables}, \\n for a line break; empty: a standard text)', template),
+  member_roster_visibility: scalar('member_roster_visibility', 'moderators' as RosterVisibility, 'who may get the member list with the "who" command: public, members or moderators', oneOf<RosterVisibility>('public', 'members', 'moderators')),
+  process_bounces: scalar('process_bounces', true, 'score bounces against members (off: bounces are only recorded and forwarded to the owners)', boolean),
+  bounce_score_threshold: scalar('bounce_score_threshold', 5, "a member's delivery is disabled when the bounce score reaches this", wholeNumber(1, 1000)),
+  bounce_temporary_score: scalar('bounce_temporary_score', 0, 'what a temporary failure (4.x.x, delayed) adds to the score; a permanent one adds 1', decimal(0, 1)),
+  bounce_info_stale_after: scalar('bounce_info_stale_after', 7, 'days after the last bounce when the score starts again from zero', wholeNumber(1, 365)),
+  bounce_you_are_disabled_warnings: scalar('bounce_you_are_disabled_warnings', 3, 'warnings a member disabled by bounces gets before removal (0: removed at once)', wholeNumber(0, 100)),
+  bounce_you_are_disabled_warnings_interval: scalar('bounce_you_are_disabled_warnings_interval', 7, 'days between those warnings, and from the last one to removal', wholeNumber(1, 365)),
+  bounce_notify_owner_on_disable: scalar('bounce_notify_owner_on_disable', true, "tell the owners when a member's delivery is disabled by bounces", boolean),
+  bounce_notify_owner_on_removal: scalar('bounce_notify_owner_on_removal', true, 'tell the owners when a member is removed for bouncing', boolean),
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as (keyof ListSettings)[];

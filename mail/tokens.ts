@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Kinds of token and the actions each can carry. The position in each array is the wire code, so only
- * append. Issue 5 adds e.g. `subscription: ['subscribe', 'unsubscribe']` with a ref naming the pending request.
+ * append.
  */
 export const TOKEN_KINDS = {
   moderation: ['approve', 'reject', 'discard'],
@@ -11,13 +11,17 @@ export const TOKEN_KINDS = {
   approval: ['approve'],
   /** RFC 8058 one-click unsubscription of one member; ref is the member's VERP token. */
   unsubscribe: ['unsubscribe'],
+  /** Confirms a pending subscription or unsubscription; ref is the pending request's id (see store/subscriptions.ts). */
+  subscription: ['subscribe', 'unsubscribe'],
+  /** A member disabled by bounces turns delivery back on (cancels the removal countdown); ref is the member's VERP token. */
+  reenable: ['reenable'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TokenKind = keyof typeof TOKEN_KINDS;
 export type TokenAction<K extends TokenKind = TokenKind> = (typeof TOKEN_KINDS)[K][number];
 
 /** The wire code of each kind: append only. */
-const KIND_CODES: TokenKind[] = ['moderation', 'approval', 'unsubscribe'];
+const KIND_CODES: TokenKind[] = ['moderation', 'approval', 'unsubscribe', 'subscription', 'reenable'];
 
 export interface TokenClaims<K extends TokenKind = TokenKind> {
   kind: K;

@@ -226,3 +226,51 @@ export const digestPostSignal = defineSignal<[DigestPostRef]>('post');
 /** Send an issue now, whatever the size or the time; answers what was sent, or "nothing to send". */
 export const sendNowUpdate = defineUpdate<DigestSendResult, []>('sendNow');
 export const digestStatusQuery = defineQuery<DigestStatus>('status');
+
+// ---- Subscriptions (issue 5): one workflow per list and address, `subscription/<list>/<address>` ----
+
+export type SubscriptionAction = 'subscribe' | 'unsubscribe';
+/** How a request came: a mail command, the web (confirm link / API), the CLI, a one-click link. */
+export type RequestVia = 'mail' | 'web' | 'cli' | 'one-click';
+export type MemberDeliveryMode = 'regular' | 'mime_digest' | 'plain_digest';
+
+export interface SubscriptionRequest {
+  list: string;
+  /** The address to subscribe or unsubscribe, validated (mail/address.ts normalizeAddress). */
+  address: string;
+  action: SubscriptionAction;
+  /** subscribe: regular copies or a digest (the `digest`/`nodigest` of the command). */
+  deliveryMode?: MemberDeliveryMode;
+  displayName?: string;
+  via: RequestVia;
+  /** Who asked (the mail's sender, `cli`, `web`); may differ from `address`, which is why it must confirm. */
+  requestedBy: string;
+  /** The address has already shown it is theirs (a one-click token) or an owner acts: no confirmation step. */
+  preConfirmed?: boolean;
+  /** An owner's request: no moderator approval step. */
+  preApproved?: boolean;
+  /** Send the welcome/goodbye message (default: the list's send_welcome_message / send_goodbye_message). */
+  notify?: boolean;
+  requestedAt: string;
+}
+
+/** What requestSubscription (a core activity) did with a request; `detail` is one line for the requester. */
+export interface SubscriptionRequestOutcome {
+  /** started: a workflow now runs for it; pending: one already did (nothing new sent); refused: not started, see detail. */
+  outcome: 'started' | 'pending' | 'refused';
+  detail: string;
+  workflowId: string | null;
+}
+
+export function subscriptionWorkflowId(list: string, address: string): string {
+  return `subscription/${list.toLowerCase()}/${address.trim().toLowerCase()}`;
+}
+
+// ---- Bounces (issue 5): one entity workflow per list and member, `bouncer/<list>/<address>` ----
+
+export function bouncerWorkflowId(list: string, address: string): string {
+  return `bouncer/${list.toLowerCase()}/${address.trim().toLowerCase()}`;
+}
+
+/** Delivery turned back on by the member (a re-enable token by mail or link) or an owner: cancels the countdown. */
+export const reenableSignal = defineSignal<[{ by: string }]>('reenable');
