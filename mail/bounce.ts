@@ -227,3 +227,12 @@ function extract(text: string): string[] {
   if (valid.length) return valid;
   return body.match(ADDRESS) ?? [];
 }
+
+/**
+ * A refusal for the list's own sake (RFC 3463 5.7.x security/policy, DMARC, spam blocking), not a dead mailbox:
+ * it does not count against the member, and the owners are told instead.
+ */
+export function isPolicyRejection(r: BounceRecipient): boolean {
+  if (r.status?.startsWith('5.7.') || r.status?.startsWith('4.7.')) return true;
+  return /\b(dmarc|spf|dkim|policy|spam|blocked|blacklist|blocklist|reputation|rejected for policy reasons)\b/i.test(r.diagnostic ?? '');
+}
