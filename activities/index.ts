@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps.js';
 import { createArchiveActivities } from './archive.js';
 import { createAuthenticityActivities } from './authenticity.js';
+import { createCommandActivities } from './commands.js';
 import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
 import { createDigestCoreActivities, createDigestOutboundActivities } from './digest.js';
@@ -18,6 +19,7 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createConfirmActivities(deps),
     ...createArchiveActivities(deps),
     ...createDigestCoreActivities(deps),
+    ...createCommandActivities(deps),
   };
 }
 

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { listSubAddress } from '../mail/address.js';
 import type { RuleHit } from '../mail/chain.js';
+import { commandReply, type CommandReplyInput } from '../mail/command-replies.js';
 import {
   confirmReply,
   expiredForPoster,
@@ -68,10 +69,10 @@ function noticeError(outcome: Outcome): Error | null {
 }
 
 export function createNoticeActivities(deps: ActivityDeps) {
-  async function send(list: string, to: string[], notice: Notice, options: { inReplyTo?: string; attach?: Buffer } = {}): Promise<NoticeResult> {
+  async function send(list: string, to: string[], notice: Notice, options: { inReplyTo?: string; attach?: Buffer; from?: string } = {}): Promise<NoticeResult> {
     if (to.length === 0) return { sent: [], failed: [] };
     const composer = new MailComposer({
-      from: listSubAddress(list, 'owner'),
+      from: options.from ?? listSubAddress(list, 'owner'),
       to,
       subject: notice.subject,
       text: notice.text,
@@ -89,7 +90,7 @@ export function createNoticeActivities(deps: ActivityDeps) {
   }
 
   /** An automatic reply to a poster or requester: counted against the site's daily limit per address. */
-  async function autoReply(list: string, to: string, ref: string, notice: Notice, options: { inReplyTo?: string } = {}): Promise<NoticeResult> {
+  async function autoReply(list: string, to: string, ref: string, notice: Notice, options: { inReplyTo?: string; from?: string } = {}): Promise<NoticeResult> {
     const grant = await takeAutoreply(deps.db, to, ref);
     if (!grant.allowed) return { sent: [], failed: [], skipped: grant.reason };
     return send(list, [to], notice, options);
@@ -181,6 +182,20 @@ export function createNoticeActivities(deps: ActivityDeps) {
       });
       if (result.skipped) return { detail: `no reply: ${result.skipped}` };
       return { detail: `help sent to ${to}` };
+    },
+
+    /**
+     * The one reply to -request/-join/-leave mail, counted against the daily limit. From the -request address, so a
+     * person's answer to it is read as commands again (it carries Auto-Submitted, so no robot answers it); the
+     * return path is -bounces.
+     */
+    async sendCommandReply(input: { list: string; to: string; ref: string; inReplyTo?: string; reply: Omit<CommandReplyInput, 'list' | 'displayName'> }): Promise<NoticeResult> {
+      const list = await getList(deps.db, input.list);
+      if (!list) return { sent: [], failed: [], skipped: 'the list no longer exists' };
+      const notice = commandReply({ ...input.reply, list: list.address, displayName: list.displayName });
+      // Only a well-formed Message-ID is echoed into In-Reply-To; anything else is left out.
+      const inReplyTo = input.inReplyTo && /^<[^<>\s]{1,250}>$/.test(input.inReplyTo) ? input.inReplyTo : undefined;
+      return autoReply(list.address, input.to, input.ref, notice, { inReplyTo, from: listSubAddress(list.address, 'request') });
     },
 
     /** Mail to -bounces is kept for bounce processing. */

@@ -13,7 +13,7 @@ export interface ModeratorCommand {
 
 const COMMAND = /^(approve|reject|discard)\b[\s:,.-]*(.*)$/i;
 /** Reply and forward prefixes mail programs put before a subject, in a few languages. */
-const PREFIX = /^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw)(?:\[\d+\])?\s*:\s*)+/i;
+export const REPLY_PREFIX = /^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw)(?:\[\d+\])?\s*:\s*)+/i;
 
 function commandIn(line: string, source: 'subject' | 'body'): ModeratorCommand | null {
   const m = COMMAND.exec(line.trim());
@@ -26,7 +26,7 @@ function commandIn(line: string, source: 'subject' | 'body'): ModeratorCommand |
  * blank nor quoted. Null when there is none: the address's own action then stands.
  */
 export function findModeratorCommand(subject: string, bodyText: string): ModeratorCommand | null {
-  const fromSubject = commandIn(subject.replace(PREFIX, ''), 'subject');
+  const fromSubject = commandIn(subject.replace(REPLY_PREFIX, ''), 'subject');
   if (fromSubject) return fromSubject;
   for (const line of bodyText.split(/\r?\n/)) {
     const t = line.trim();

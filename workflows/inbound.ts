@@ -1,6 +1,7 @@
 // Mail to a list's other addresses: -owner is forwarded, -request and friends answered, -bounces kept.
-import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OutboundActivities } from '../activities/index.js';
+import { EMAIL_COMMANDS_PATCH, runEmailCommands } from './commands.js';
 import { ListflowState, mailStatusQuery, type InboundMail, type MailStatus } from './messages.js';
 
 export function tracker(mail: InboundMail, kind: string) {
@@ -45,6 +46,8 @@ export async function ownerWorkflow(mail: InboundMail, options: { deliveryTaskQu
 
 export async function requestWorkflow(mail: InboundMail, options: { deliveryTaskQueue: string }): Promise<MailStatus> {
   const t = tracker(mail, 'request');
+  if (patched(EMAIL_COMMANDS_PATCH)) return runEmailCommands(mail, options, t);
+  // Before email commands: a help reply only (kept so requests started then still replay).
   const result = await activities(options.deliveryTaskQueue).answerRequest({ list: mail.list, sha256: mail.sha256, envelopeFrom: mail.envelopeFrom });
   return t.finish('answered', result.detail);
 }

@@ -96,6 +96,17 @@ export interface MailStatus {
   receivedAt: string;
   detail: string;
   updatedAt: string;
+  /** -request/-join/-leave mail: each command read and what became of it, in order, as it runs. */
+  commands?: CommandResult[];
+}
+
+/** What one email command did, as the sender is told (the reply quotes `line`, then `lines`). */
+export interface CommandResult {
+  /** The command line as written, cleaned of control characters and shortened. */
+  line: string;
+  /** done: carried out; pending: waits (e.g. for a confirmation); refused: not done, see lines; running: not finished yet. */
+  outcome: 'done' | 'pending' | 'refused' | 'running';
+  lines: string[];
 }
 export const mailStatusQuery = defineQuery<MailStatus>('status');
 

@@ -2,3 +2,6 @@
 import { fileURLToPath } from 'node:url';
 
 export const HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/post-held-approved.json', import.meta.url));
+
+/** A -request message answered by requestWorkflow before email commands (a help reply only). */
+export const REQUEST_HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/request-help-before-commands.json', import.meta.url));
