@@ -75,7 +75,7 @@ const NAMES = new Map<string, CommandName>([
 /** Removes control characters (NUL, CR, escape sequences…) and cuts the text: what may be quoted back. */
 export function cleanLine(text: string, max = MAX_QUOTE): string {
   // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\ufeff]+/g, ' ').replace(/\t/g, ' ').trim();
+  const flat = text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\ufeff]+/g, ' ').replace(/[ \t]{2,}|\t/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -268,6 +268,7 @@ export function commandBodyText(raw: Buffer): string {
   return '';
 }
 
+/** Lines end at LF; a bare CR is a control character inside a line (as for the approval line), never a break. */
 function normalizeText(text: string): string {
-  return text.replace(/\r\n?/g, '\n');
+  return text.replace(/\r\n/g, '\n');
 }

@@ -1,4 +1,4 @@
-// A list's other addresses: -owner mail reaches the owners unchanged, -request mail gets help (never automatic mail), -bounces mail is recorded.
+// A list's other addresses: -owner mail reaches the owners unchanged, -request mail gets its commands answered (never automatic mail), -bounces mail is recorded.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { listSubAddress } from '../../mail/address.js';
@@ -49,7 +49,7 @@ describe("ingress: a list's other addresses", () => {
     assert.equal(rows.length, 1);
   });
 
-  it('answers -request mail with help addressed to the sender', async () => {
+  it('answers -request mail (here: help) addressed to the sender', async () => {
     const list = await createList(env.stack.db);
     const sender = 'newcomer@example.net';
     const raw = await buildMessage({ from: sender, to: listSubAddress(list, 'request'), subject: 'help' });
@@ -58,14 +58,15 @@ describe("ingress: a list's other addresses", () => {
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
     const status = await waitForMailState(env.stack.client, id, ['answered']);
-    assert.equal(status.detail, `help sent to ${sender}`);
+    assert.equal(status.detail, `help done; reply sent to ${sender}`);
     const replies = sentTo(sender);
     assert.equal(replies.length, 1);
     const reply = replies[0]?.raw ?? Buffer.alloc(0);
     // Sent from the list's bounce address, so a failure never loops back to a person.
     assert.equal(replies[0]?.from, listSubAddress(list, 'bounces'));
     assert.equal(header(reply, 'To'), sender);
-    assert.equal(header(reply, 'From'), listSubAddress(list, 'owner'));
+    // From -request: a person's answer to the reply is read as commands again.
+    assert.equal(header(reply, 'From'), listSubAddress(list, 'request'));
     assert.equal(header(reply, 'Auto-Submitted'), 'auto-replied');
     assert.equal(header(reply, 'In-Reply-To'), header(raw, 'Message-ID'));
     assert.ok(reply.includes(list), 'the help names the list');
@@ -78,8 +79,8 @@ describe("ingress: a list's other addresses", () => {
     const report = await deliver(env.stack.smtpPort, { from: 'away@example.net', to: [listSubAddress(list, 'request')], raw });
     const id = expectedWorkflowId('request', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
-    const status = await waitForMailState(env.stack.client, id, ['answered']);
-    assert.equal(status.detail, 'no reply: Auto-Submitted: auto-replied');
+    const status = await waitForMailState(env.stack.client, id, ['ignored']);
+    assert.equal(status.detail, 'not acted on and not answered: Auto-Submitted: auto-replied');
     assert.deepEqual(sentTo('away@example.net'), []);
     assert.deepEqual(sentTo('mailer-daemon@mx.example.net'), []);
   });
@@ -90,9 +91,9 @@ describe("ingress: a list's other addresses", () => {
     const report = await deliver(env.stack.smtpPort, { from: false, to: [listSubAddress(list, 'request')], raw });
     const id = expectedWorkflowId('request', list, raw);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
-    const status = await waitForMailState(env.stack.client, id, ['answered']);
+    const status = await waitForMailState(env.stack.client, id, ['ignored']);
     assert.equal(status.sender, null);
-    assert.equal(status.detail, 'no reply: the envelope sender is null');
+    assert.equal(status.detail, 'not acted on and not answered: the envelope sender is null');
     assert.deepEqual(sentTo('robot@example.net'), []);
   });
 
