@@ -9,6 +9,8 @@ import { createDigestCoreActivities, createDigestOutboundActivities } from './di
 import { createEditedActivities } from './edited.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
+import { createSubscriptionNoticeActivities } from './subscription-notices.js';
+import { createSubscriptionActivities } from './subscriptions.js';
 
 /** Activities that need the database only: they run on the core task queue. */
 export function createCoreActivities(deps: ActivityDeps) {
@@ -19,13 +21,14 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createConfirmActivities(deps),
     ...createArchiveActivities(deps),
     ...createDigestCoreActivities(deps),
+    ...createSubscriptionActivities(deps),
     ...createCommandActivities(deps),
   };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
 export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
-  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps) };
+  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps), ...createSubscriptionNoticeActivities(deps) };
 }
 
 export type CoreActivities = ReturnType<typeof createCoreActivities>;

@@ -112,7 +112,14 @@ export async function serve(config: Config, log: (line: string) => void): Promis
 
     let web: string | null = null;
     if (roles.has('web')) {
-      const server = createWebServer({ db, client });
+      const server = createWebServer({
+        db,
+        client,
+        publicUrl: config.publicUrl,
+        hostname: config.hostname,
+        taskQueue: config.taskQueue,
+        deliveryTaskQueue: config.deliveryTaskQueue,
+      });
       const { host, port } = config.httpListen;
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err) => reject(describeListenError(err as NodeJS.ErrnoException, host, port, 'the web API', 'LISTFLOW_HTTP_LISTEN')));

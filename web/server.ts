@@ -4,12 +4,23 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { Db } from '../store/db.js';
 import { allLists } from '../store/lists.js';
 import { isSha256 } from '../mail/ids.js';
-import { moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
-import { createOneClickHandler, isOneClickPath } from './unsubscribe.js';
+import { ListflowKind, ListflowList, ListflowSender, ListflowState, moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
+import { createConfirmHandler, isConfirmPath } from './confirm.js';
+import { createOneClickHandler, isOneClickPath, type OneClickDone } from './unsubscribe.js';
+import { subscriptionWorkflowId } from '../workflows/messages.js';
 
 export interface WebOptions {
   db: Db;
   client: Client;
+  /** The base of links in mail listflow writes (LISTFLOW_PUBLIC_URL). */
+  publicUrl?: string;
+  hostname?: string;
+  /**
+   * The core and delivery task queues: with them, a one-click unsubscription also starts an unsubscription
+   * workflow that sends the goodbye message (without them it only removes the member).
+   */
+  taskQueue?: string;
+  deliveryTaskQueue?: string;
 }
 
 class HttpError extends Error {
@@ -85,10 +96,13 @@ export function createWebServer(o: WebOptions): http.Server {
     throw new HttpError(404, 'not found');
   }
 
-  const oneClick = createOneClickHandler(o.db);
+  const deps = { db: o.db, publicUrl: o.publicUrl ?? 'http://127.0.0.1:8025', hostname: o.hostname ?? 'localhost' };
+  const oneClick = createOneClickHandler(o.db, o.taskQueue && o.deliveryTaskQueue ? goodbyeStarter(o.client, o.taskQueue, o.deliveryTaskQueue) : undefined);
+  const confirm = createConfirmHandler({ db: o.db, client: o.client, deps });
   return http.createServer((req, res) => {
-    // RFC 8058 one-click links (/u/…) answer HTML pages, not JSON: web/unsubscribe.ts.
+    // RFC 8058 one-click links (/u/…) and confirm links (/c/…) answer HTML pages, not JSON.
     if (isOneClickPath(req.url)) return void oneClick(req, res);
+    if (isConfirmPath(req.url)) return void confirm(req, res);
     route(req).then(
       ({ status, body }) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -101,4 +115,45 @@ export function createWebServer(o: WebOptions): http.Server {
       },
     );
   });
+}
+
+/**
+ * After a one-click removal: an unsubscription workflow, pre-confirmed and pre-approved (the signed link proved
+ * it), that sends the goodbye message. The removal itself is already done and recorded, so a Temporal that is
+ * down (or a request for the same address already running) costs the goodbye only, never the unsubscription.
+ */
+function goodbyeStarter(client: Client, taskQueue: string, deliveryTaskQueue: string): (done: OneClickDone) => void {
+  return (done) => {
+    const now = new Date().toISOString();
+    client.workflow
+      .start('subscriptionWorkflow', {
+        workflowId: subscriptionWorkflowId(done.list, done.address),
+        taskQueue,
+        args: [
+          {
+            list: done.list,
+            address: done.address,
+            action: 'unsubscribe',
+            via: 'one-click',
+            requestedBy: done.address,
+            preConfirmed: true,
+            preApproved: true,
+            removedVerpToken: done.verpToken,
+            requestedAt: now,
+          },
+          { deliveryTaskQueue },
+        ],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: ListflowList, value: done.list },
+          { key: ListflowKind, value: 'subscription' },
+          { key: ListflowState, value: 'received' },
+          { key: ListflowSender, value: done.address.toLowerCase() },
+        ],
+      })
+      .catch((err: Error) => {
+        process.stderr.write(`listflow: no goodbye for the one-click unsubscription of ${done.address} from ${done.list}: ${err.message}\n`);
+      });
+  };
 }

@@ -131,8 +131,15 @@ function joinHint(list: string): string {
   return `To subscribe again, send a message to <a href="mailto:${escapeHtml(join)}">${escapeHtml(join)}</a>.`;
 }
 
+/** A membership a one-click POST ended (for the goodbye message). */
+export interface OneClickDone {
+  list: string;
+  address: string;
+  verpToken: string;
+}
+
 /** The handler for everything under /u/; it answers every request itself and never rejects. */
-export function createOneClickHandler(db: Db): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+export function createOneClickHandler(db: Db, ended?: (done: OneClickDone) => void): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   // Read once; not cached on failure, so a database that was down at the first request is asked again.
   let secret: Promise<string> | null = null;
   const getSecret = () => {
@@ -194,6 +201,7 @@ export function createOneClickHandler(db: Db): (req: http.IncomingMessage, res: 
       send(res, 200, page('Already unsubscribed', [goneMessage(list.address, result.record), joinHint(list.address)]));
       return;
     }
+    ended?.({ list: list.address, address: result.record.address, verpToken });
     send(
       res,
       200,

@@ -263,6 +263,8 @@ export interface SubscriptionRequest {
   /** Send the welcome/goodbye message (default: the list's send_welcome_message / send_goodbye_message). */
   notify?: boolean;
   requestedAt: string;
+  /** one-click: the web handler already removed this membership (its VERP token) and recorded it; the workflow says goodbye. */
+  removedVerpToken?: string;
 }
 
 /** What requestSubscription (a core activity) did with a request; `detail` is one line for the requester. */
@@ -270,6 +272,10 @@ export interface SubscriptionRequestOutcome {
   /** started: a workflow now runs for it; pending: one already did (nothing new sent); refused: not started, see detail. */
   outcome: 'started' | 'pending' | 'refused';
   detail: string;
+  /**
+   * The workflow; null when refused, and also with 'started' when a third party asked about an address whose
+   * membership the list's private roster must not reveal: answered as if started, nothing sent.
+   */
   workflowId: string | null;
 }
 
@@ -285,3 +291,63 @@ export function bouncerWorkflowId(list: string, address: string): string {
 
 /** Delivery turned back on by the member (a re-enable token by mail or link) or an owner: cancels the countdown. */
 export const reenableSignal = defineSignal<[{ by: string }]>('reenable');
+
+// ---- Subscription workflows: status, confirmation and moderation (the same names as posts) ----
+
+export type SubscriptionState =
+  | 'received'
+  | 'awaiting_confirmation'
+  | 'awaiting_approval'
+  | 'completed'
+  | 'rejected'
+  | 'discarded'
+  | 'expired'
+  | 'refused';
+
+export interface SubscriptionStatus {
+  workflowId: string;
+  /** The pending request's id (16 hex digits): the `ref` of its confirmation token. */
+  requestId: string;
+  kind: 'subscription';
+  state: SubscriptionState;
+  list: string;
+  address: string;
+  action: SubscriptionAction;
+  via: RequestVia;
+  requestedBy: string;
+  requestedAt: string;
+  /** The list's policy for this action when the request came. */
+  policy: string;
+  deliveryMode: MemberDeliveryMode;
+  /** When the current wait (confirmation or approval) ends; null when nothing waits. */
+  expiresAt: string | null;
+  confirmed: { by: string; via: string; at: string } | null;
+  moderation: { action: 'approve' | 'reject' | 'discard' | 'expire'; by: string; reason: string; at: string } | null;
+  /** One line: what happened, for `listflow status` and the requester. */
+  detail: string;
+  /** What became of each message this request caused (confirmation, moderators, welcome/goodbye). */
+  notices: string[];
+  updatedAt: string;
+}
+
+/** The address proved it is theirs (a confirmation token): answers the new status, or an error when nothing awaits confirmation. */
+export interface SubscriptionConfirmation {
+  requestId: string;
+  by: string;
+  via: string;
+}
+export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('status');
+export const confirmSubscriptionUpdate = defineUpdate<SubscriptionStatus, [SubscriptionConfirmation]>('confirm');
+/** `moderate` on a subscription request: approve / reject {reason} / discard while it awaits a moderator. */
+export const moderateSubscriptionUpdate = defineUpdate<SubscriptionStatus, [ModerationDecision]>('moderate');
+
+export interface SubscriptionOptions {
+  deliveryTaskQueue: string;
+}
+
+/** Welcome and goodbye messages owed to members added or removed in bulk (by the CLI): one workflow per list. */
+export function memberNoticesWorkflowId(list: string): string {
+  return `member-notices/${list.toLowerCase()}`;
+}
+/** More are owed: wakes the list's member-notices workflow (signal-with-start). */
+export const memberNoticesSignal = defineSignal<[]>('more');

@@ -1,0 +1,159 @@
+// Confirm links, /c/<list>/<token>: GET shows what the token confirms and a button, POST applies it through
+// TOKEN_HANDLERS (subscriptions, re-enabling delivery, …). Link scanners GET every URL, so GET changes nothing.
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Client } from '@temporalio/client';
+import { TOKEN_HANDLERS, applyToken } from '../activities/token-actions.js';
+import type { ActivityDeps } from '../activities/deps.js';
+import { listSubAddress } from '../mail/address.js';
+import { verifyToken, type TokenClaims } from '../mail/tokens.js';
+import { siteSecret, type Db } from '../store/db.js';
+import { getList, type List } from '../store/lists.js';
+import { findRequest } from '../store/subscriptions.js';
+import { escapeHtml } from './unsubscribe.js';
+
+/** A confirmation needs no body at all; more than this is not read. */
+export const MAX_CONFIRM_BODY_BYTES = 8 * 1024;
+
+const CONFIRM_PATH = /^\/c(?:[/?]|$)/;
+
+export function isConfirmPath(url: string | undefined): boolean {
+  return CONFIRM_PATH.test(url ?? '');
+}
+
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function page(title: string, paragraphs: string[], button?: string): string {
+  // The form has no action: it posts back to the URL it came from, token included.
+  const form = button ? `<form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit">${escapeHtml(button)}</button></form>\n` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1.2em}</style>
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+${paragraphs.map((p) => `<p>${p}</p>\n`).join('')}${form}</body></html>
+`;
+}
+
+function send(res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    // The token is a credential: keep it out of caches, indexes and Referer headers.
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-robots-tag': 'noindex',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(html);
+}
+
+function parsePath(pathname: string): { list: string; token: string } | null {
+  const m = /^\/c\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (!m?.[1] || !m[2]) return null;
+  let list: string;
+  try {
+    list = decodeURIComponent(m[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+  if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
+  return { list, token: m[2] };
+}
+
+async function drainBody(req: http.IncomingMessage): Promise<void> {
+  const tooLarge = () => new PageError(413, 'Request too large', `The request body is larger than ${MAX_CONFIRM_BODY_BYTES} bytes, so nothing was changed; confirming needs no body.`, { connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_CONFIRM_BODY_BYTES) throw tooLarge();
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_CONFIRM_BODY_BYTES) throw tooLarge();
+  }
+}
+
+/** What the button will do, in words, as far as the token and the database say. */
+async function describe(db: Db, list: List, claims: TokenClaims): Promise<{ title: string; text: string } | null> {
+  const name = `<strong>${escapeHtml(list.displayName)}</strong> (${escapeHtml(list.address)})`;
+  if (claims.kind === 'subscription') {
+    const request = await findRequest(db, claims.ref.toString('hex'));
+    if (!request || request.listAddress !== list.address) return null;
+    const who = `<strong>${escapeHtml(request.address)}</strong>`;
+    return request.action === 'subscribe'
+      ? { title: `Join ${list.address}?`, text: `Confirm that ${who} should be subscribed to ${name}.` }
+      : { title: `Leave ${list.address}?`, text: `Confirm that ${who} should be unsubscribed from ${name}.` };
+  }
+  if (claims.kind === 'reenable') return { title: `Turn delivery back on?`, text: `Confirm that mail from ${name} should be delivered to your address again.` };
+  return { title: 'Confirm?', text: `Confirm this request (${escapeHtml(claims.kind)}, ${escapeHtml(String(claims.action))}) for ${name}.` };
+}
+
+export interface ConfirmHandlerOptions {
+  db: Db;
+  client: Client;
+  /** What token handlers are given (publicUrl and hostname for any mail they write). */
+  deps: ActivityDeps;
+}
+
+/** The handler for everything under /c/; it answers every request itself and never rejects. */
+export function createConfirmHandler(o: ConfirmHandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const target = parsePath(new URL(req.url ?? '/', 'http://listflow').pathname);
+    if (!target) throw new PageError(404, 'Not found', 'This is not a confirmation link listflow issues: it should look like /c/&lt;list&gt;/&lt;token&gt;.');
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      throw new PageError(405, 'Method not allowed', `${escapeHtml(method)} is not used here: GET shows what will be confirmed, POST confirms it.`, { allow: 'GET, HEAD, POST' });
+    }
+    if (method === 'POST') await drainBody(req);
+    const check = verifyToken(await siteSecret(o.db), target.token, target.list, Math.floor(Date.now() / 1000));
+    if (!check.ok) {
+      if (check.why === 'expired') throw new PageError(410, 'Link expired', `This confirmation link has expired (${escapeHtml(check.message)}); nothing was changed. Make the request again to get a new one.`);
+      if (check.why === 'malformed') throw new PageError(400, 'Invalid link', `This is not a valid confirmation link (${escapeHtml(check.message)}); nothing was changed. Check that the whole link was copied.`);
+      throw new PageError(403, 'Invalid link', `This confirmation link is not valid for ${escapeHtml(target.list)} (${escapeHtml(check.message)}); nothing was changed.`);
+    }
+    if (!TOKEN_HANDLERS[check.claims.kind]) throw new PageError(403, 'Invalid link', 'This token is not confirmed by a link; nothing was changed.');
+    const list = await getList(o.db, target.list);
+    if (!list) throw new PageError(404, 'No such list', `The list ${escapeHtml(target.list)} does not exist (any more); nothing was changed.`);
+
+    if (method !== 'POST') {
+      const what = await describe(o.db, list, check.claims);
+      if (!what) throw new PageError(404, 'No such request', 'This link names no request of this list; nothing was changed.');
+      send(res, 200, page(what.title, [what.text, 'Nothing happens until you press the button.'], 'Confirm'));
+      return;
+    }
+    // Each POST is its own claimant: the first one uses the token, a repeat is told it was used.
+    const result = await applyToken(o.deps, o.client, { list: list.address, token: target.token, by: 'web', via: 'web', claimedBy: `web:${randomUUID()}` });
+    const details = result.details.filter(Boolean).map(escapeHtml);
+    if (result.state === 'applied') {
+      send(res, 200, page('Confirmed', [escapeHtml(result.headline), ...details]));
+      return;
+    }
+    const owner = listSubAddress(list.address, 'owner');
+    send(res, 409, page('Not confirmed', [escapeHtml(result.headline), ...details, `Questions go to the list owners: <a href="mailto:${escapeHtml(owner)}">${escapeHtml(owner)}</a>.`]));
+  }
+
+  return async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof PageError) {
+        send(res, err.status, page(err.title, [err.message]), err.headers);
+        return;
+      }
+      send(res, 500, page('Something went wrong', ['The request could not be completed. Please try again later.']));
+    }
+  };
+}
