@@ -4,7 +4,7 @@ import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/work
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { ParsedCommand } from '../mail/commands.js';
 import type { tracker } from './inbound.js';
-import type { CommandResult, InboundMail, MailStatus } from './messages.js';
+import type { CommandResult, InboundMail, MailStatus, SubscriptionRequest } from './messages.js';
 
 /** The patch that turned requestWorkflow's help reply into command processing (old histories replay without it). */
 export const EMAIL_COMMANDS_PATCH = 'email-commands';
@@ -22,14 +22,14 @@ function failed(cmd: ParsedCommand, err: unknown): CommandResult {
   return { line: cmd.line, outcome: 'refused', lines: [`Failed: it could not be carried out now (${why}); nothing was changed. Please try again later.`] };
 }
 
-async function runOne(mail: InboundMail, sender: string, cmd: ParsedCommand): Promise<CommandResult> {
+async function runOne(mail: InboundMail, deliveryTaskQueue: string, sender: string, cmd: ParsedCommand): Promise<CommandResult> {
   if (cmd.problem) return { line: cmd.line, outcome: 'refused', lines: [capitalised(cmd.problem)] };
   switch (cmd.name) {
     case 'end':
       return { line: cmd.line, outcome: 'done', lines: ['End of commands.'] };
     case 'subscribe':
     case 'unsubscribe':
-      return membership(mail, sender, cmd);
+      return membership(mail, deliveryTaskQueue, sender, cmd);
     case 'confirm': {
       const r = await core.applyToken({ list: mail.list, token: cmd.token ?? '', by: sender, via: 'command', claimedBy: workflowInfo().workflowId });
       return { line: cmd.line, outcome: r.state === 'applied' ? 'done' : 'refused', lines: [r.headline, ...r.details.filter((d) => d !== '')] };
@@ -39,8 +39,26 @@ async function runOne(mail: InboundMail, sender: string, cmd: ParsedCommand): Pr
   }
 }
 
-async function membership(_mail: InboundMail, _sender: string, cmd: ParsedCommand): Promise<CommandResult> {
-  return { line: cmd.line, outcome: 'refused', lines: ['Refused: joining and leaving by mail is not available on this server yet; ask the list owners.'] };
+/**
+ * subscribe/join/unsubscribe/leave: a request under the list's policy (requestSubscription validates it and starts
+ * subscription/<list>/<address>). Another address than the sender's always confirms itself, so naming one is safe.
+ */
+async function membership(mail: InboundMail, deliveryTaskQueue: string, sender: string, cmd: ParsedCommand): Promise<CommandResult> {
+  const action = cmd.name === 'subscribe' ? 'subscribe' : 'unsubscribe';
+  const request: SubscriptionRequest = {
+    list: mail.list,
+    address: cmd.address ?? sender,
+    action,
+    ...(action === 'subscribe' && cmd.digest ? { deliveryMode: cmd.digest } : {}),
+    via: 'mail',
+    requestedBy: sender,
+    requestedAt: new Date().toISOString(),
+  };
+  const r = await core.requestSubscription({ request, deliveryTaskQueue });
+  const outcome: CommandResult['outcome'] = r.outcome === 'started' ? 'done' : r.outcome === 'pending' ? 'pending' : 'refused';
+  const lead = r.outcome === 'refused' ? 'Refused: ' : r.outcome === 'pending' ? 'Nothing new was sent: ' : '';
+  const text = `${lead}${r.detail}`;
+  return { line: cmd.line, outcome, lines: [`${capitalised(text)}${/[.!?]$/.test(text) ? '' : '.'}`] };
 }
 
 export async function runEmailCommands(mail: InboundMail, options: { deliveryTaskQueue: string }, t: ReturnType<typeof tracker>): Promise<MailStatus> {
@@ -57,7 +75,7 @@ export async function runEmailCommands(mail: InboundMail, options: { deliveryTas
     results.push(slot);
     let r: CommandResult;
     try {
-      r = await runOne(mail, sender, cmd);
+      r = await runOne(mail, options.deliveryTaskQueue, sender, cmd);
     } catch (err) {
       r = failed(cmd, err);
     }

@@ -104,7 +104,7 @@ export interface MailStatus {
 export interface CommandResult {
   /** The command line as written, cleaned of control characters and shortened. */
   line: string;
-  /** done: carried out; pending: waits (e.g. for a confirmation); refused: not done, see lines; running: not finished yet. */
+  /** done: carried out or started (a request may still wait for its confirmation); pending: an earlier request still waits; refused: not done, see lines; running: not finished yet. */
   outcome: 'done' | 'pending' | 'refused' | 'running';
   lines: string[];
 }
