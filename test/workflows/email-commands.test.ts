@@ -227,6 +227,17 @@ describe('email commands over SMTP', () => {
     assert.equal(env.recorder.received.filter((x) => x.to.some((t) => t.includes('victim') || t.includes('everyone'))).length, 0);
   });
 
+  it('no loop: the reply, sent back to -request (a From forged as the -request address), is neither acted on nor answered', async () => {
+    const list = await createList(env.stack.db);
+    const first = await send(list, { from: listSubAddress(list, 'request'), envelopeFrom: someone(), subject: 'help' });
+    assert.ok(first.reply, 'the forged sender is answered once (the reply goes to the From address)');
+    assert.deepEqual(first.reply.to, [listSubAddress(list, 'request')]);
+    const echoed = await send(list, { from: listSubAddress(list, 'request'), raw: first.reply.raw, envelopeFrom: listSubAddress(list, 'bounces') });
+    assert.equal(echoed.status.state, 'ignored');
+    assert.equal(echoed.status.detail, 'not acted on and not answered: Auto-Submitted: auto-replied');
+    assert.equal(echoed.reply, null);
+  });
+
   it('the status query shows each command and its result', async () => {
     const list = await createList(env.stack.db);
     const r = await send(list, { from: someone(), subject: 'Re: echo one', text: 'who\nunsubscribe bad@@example.org\n' });
