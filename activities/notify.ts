@@ -169,7 +169,7 @@ export function createNoticeActivities(deps: ActivityDeps) {
       return { owners: outcome.sent, detail: `forwarded to ${outcome.sent.join(', ') || 'nobody'}${outcome.failed.length ? `; refused for ${outcome.failed.map((f) => f.recipient).join(', ')}` : ''}` };
     },
 
-    /** -request, -join and -leave mail: a help reply, unless the mail is automatic or the address had its daily share. */
+    /** requestWorkflow before email commands (kept for requests started then): a help reply, unless the mail is automatic or the address had its daily share. */
     async answerRequest(input: { list: string; sha256: string; envelopeFrom: string }): Promise<{ detail: string }> {
       const list = await getList(deps.db, input.list);
       if (!list) return { detail: 'the list no longer exists; no reply' };

@@ -184,6 +184,7 @@ export function expiredForPoster(p: PostRef, days: number, action: 'discard' | '
   };
 }
 
+/** The reply of requestWorkflow from before email commands: only requests started then still send it. */
 export function requestHelp(list: string, displayName: string, description: string): Notice {
   const request = listSubAddress(list, 'request');
   return {
@@ -194,9 +195,9 @@ export function requestHelp(list: string, displayName: string, description: stri
       `To post to the list, write to ${list}.`,
       `List owners can be reached at ${listSubAddress(list, 'owner')}.`,
       ``,
-      `Commands by mail to ${request} (subscribe, unsubscribe and the rest)`,
-      `are not taken by this server yet; your message has been kept and the`,
-      `list owners can see it. Until then, ask the owners to add or remove you.`,
+      `Your message arrived while this server was being upgraded and its commands`,
+      `were not run. Please send them again to ${request}; "help" there`,
+      `lists the commands (subscribe, unsubscribe, confirm, info, who and more).`,
     ].join('\n'),
   };
 }
