@@ -69,6 +69,8 @@ function renderMail(s: MailStatus): string {
     ['sender', clean(s.sender ?? '(none)')],
     ['received', when(s.receivedAt)],
     ['detail', clean(s.detail)],
+    // Email commands: each one and what became of it (the first line of its result).
+    ...(s.commands ?? []).map((c): [string, string] => ['command', `${clean(c.line)} → ${c.outcome}${c.lines[0] ? `: ${clean(c.lines[0])}` : ''}`]),
     ['updated', when(s.updatedAt)],
   ])}`;
 }

@@ -12,7 +12,8 @@ import { buildMessage, deliver, waitForMailState } from '../helpers/ingress.js';
 import { readMail } from '../helpers/read-mail.js';
 import type { Received } from '../helpers/smtp-recorder.js';
 import { createList, queuedId, subscribe, useStack } from '../helpers/stack.js';
-import { uniqueName } from '../helpers/temporal.js';
+import { devServerAddress, uniqueName } from '../helpers/temporal.js';
+import { runCli } from '../cli/run-cli.js';
 
 function header(raw: Buffer, name: string): string | undefined {
   const head = raw.toString('utf8').split('\r\n\r\n')[0] ?? '';
@@ -251,5 +252,10 @@ describe('email commands over SMTP', () => {
     );
     assert.equal(r.status.subject, 'Re: echo one');
     assert.equal(r.status.kind, 'request');
+    const cli = await runCli({ DATABASE_URL: env.stack.database.url, TEMPORAL_ADDRESS: devServerAddress() }, ['status', r.status.workflowId]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /command +echo one → done: one\n/);
+    assert.match(cli.stdout, /command +who → refused: Refused: the member list of /);
+    assert.match(cli.stdout, /command +unsubscribe bad@@example\.org → refused: Refused: /);
   });
 });
