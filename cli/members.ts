@@ -14,6 +14,8 @@ import {
   type MemberModeration,
   type Role,
 } from '../store/members.js';
+import { removeMembersRecorded } from '../store/subscriptions.js';
+import { ListflowKind, ListflowList, memberNoticesSignal, memberNoticesWorkflowId } from '../workflows/messages.js';
 import { AddressCollector, addressLines, chunks } from './address-file.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -37,9 +39,36 @@ async function readAddressFile(file: string): Promise<string> {
 /** Addresses validated per chunk, so the database inserts one chunk while the next is being checked. */
 const CHUNK = 5000;
 
-export async function membersAdd(ctx: Context, listText: string, args: string[], opts: { file?: string; role: Role }): Promise<number> {
+/**
+ * Wakes the list's member-notices workflow (signal-with-start), which sends the welcomes and goodbyes the
+ * database says are owed, in batches. Without Temporal they stay owed, and go with the next add or remove.
+ */
+async function sendOwed(ctx: Context, list: string, n: number, what: string): Promise<void> {
+  try {
+    const { client } = await ctx.temporal();
+    const workflowId = memberNoticesWorkflowId(list);
+    await client.workflow.signalWithStart('memberNoticesWorkflow', {
+      workflowId,
+      taskQueue: ctx.config.taskQueue,
+      args: [{ list, deliveryTaskQueue: ctx.config.deliveryTaskQueue }],
+      signal: memberNoticesSignal,
+      signalArgs: [],
+      typedSearchAttributes: [
+        { key: ListflowList, value: list },
+        { key: ListflowKind, value: 'member-notices' },
+      ],
+    });
+    ctx.out(`${count(n, `${what} message`)} to send (${workflowId})\n`);
+  } catch (err) {
+    ctx.warn(`${count(n, `${what} message`)} not sent yet: ${(err as Error).message}; they go out with the next members add or remove on ${list} while listflow runs`);
+  }
+}
+
+export async function membersAdd(ctx: Context, listText: string, args: string[], opts: { file?: string; role: Role; welcome?: boolean }): Promise<number> {
   if (args.length === 0 && !opts.file) throw new CliError('give addresses to add, or --file F (one address a line)');
   const list = await requireList(ctx, listText);
+  // Owners and moderators are staff, not subscribers: no welcome for them.
+  const welcomePending = opts.role === 'member' && opts.welcome !== false && list.settings.send_welcome_message;
   const text = opts.file ? await readAddressFile(opts.file) : '';
   const collector = new AddressCollector();
   const added = await transaction(await ctx.db(), async (client) => {
@@ -48,7 +77,7 @@ export async function membersAdd(ctx: Context, listText: string, args: string[],
     let inflight: Promise<void> = Promise.resolve();
     const insert = async (addresses: string[]) => {
       await inflight;
-      if (addresses.length > 0) inflight = addMembers(client, list.id, addresses, opts.role).then((n) => void (total += n));
+      if (addresses.length > 0) inflight = addMembers(client, list.id, addresses, opts.role, { welcomePending }).then((n) => void (total += n));
     };
     await insert(collector.take(args.map((a, i): [number, string] => [i + 1, a]), 'argument'));
     if (opts.file) {
@@ -67,17 +96,23 @@ export async function membersAdd(ctx: Context, listText: string, args: string[],
   // A repeat within the input is already there by the time it is reached: added + already + invalid = entries given.
   const n = (x: number) => x.toLocaleString('en-US');
   ctx.out(`${list.address}: ${n(added)} added${as}, ${n(collector.valid - added)} already there, ${n(collector.invalid.length)} invalid\n`);
+  if (welcomePending && added > 0) await sendOwed(ctx, list.address, added, 'welcome');
   // Like rm or mkdir: an argument that could not be used fails the command; bad lines in a file do not.
   return fromArgs.length > 0 ? 1 : 0;
 }
 
-export async function membersRemove(ctx: Context, listText: string, args: string[], opts: { role: Role }): Promise<number> {
+export async function membersRemove(ctx: Context, listText: string, args: string[], opts: { role: Role; goodbye?: boolean }): Promise<number> {
   const list = await requireList(ctx, listText);
   const keys = [...new Set(args.map(addressKey))];
-  const removed = new Set(await deleteMembers(await ctx.db(), list.id, keys, opts.role));
+  const goodbyePending = opts.role === 'member' && opts.goodbye !== false && list.settings.send_goodbye_message;
+  // Members leaving are recorded in `unsubscriptions` (via cli), as every other way of leaving is.
+  const removed = new Set(
+    opts.role === 'member' ? await removeMembersRecorded(await ctx.db(), list, keys, 'cli', goodbyePending) : await deleteMembers(await ctx.db(), list.id, keys, opts.role),
+  );
   const missing = keys.filter((k) => !removed.has(k));
   for (const k of missing) ctx.warn(`${clean(k)} is not ${opts.role === 'owner' ? 'an' : 'a'} ${opts.role} of ${list.address}`);
   ctx.out(`${list.address}: removed ${count(removed.size, opts.role)}\n`);
+  if (goodbyePending && removed.size > 0) await sendOwed(ctx, list.address, removed.size, 'goodbye');
   return missing.length > 0 ? 1 : 0;
 }
 

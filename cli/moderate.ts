@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type WorkflowHandle } from '@temporalio/client';
 import { editedMessageProblem, normalizeLineEnds } from '../mail/edited.js';
 import { putMessage } from '../store/messages.js';
-import { moderateUpdate, type ModerationDecision, type PostStatus } from '../workflows/messages.js';
+import { moderateSubscriptionUpdate, moderateUpdate, type ModerationDecision, type PostStatus, type SubscriptionStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { describeFate, fateOf } from './fate.js';
@@ -72,7 +72,8 @@ export async function moderate(ctx: Context, action: ModerationDecision['action'
   // The file is checked before anything else, so a bad one fails fast and leaves the post as it was.
   const editedSha256 = opts.edited !== undefined ? await storeEdited(ctx, opts.edited) : undefined;
   const id = await resolveId(ctx, idText);
-  if (!id.startsWith('post/')) throw new CliError(`${id} is not a post; only posts are held for moderation`);
+  if (id.startsWith('subscription/')) return moderateRequest(ctx, action, id, opts);
+  if (!id.startsWith('post/')) throw new CliError(`${id} is neither a post nor a subscription request; only those wait for moderators`);
   const { client, connection } = await ctx.temporal();
   const handle = client.workflow.getHandle(id);
   const decision: ModerationDecision = {
@@ -95,6 +96,29 @@ export async function moderate(ctx: Context, action: ModerationDecision['action'
   }
   const edit = editedSha256 ? ` with the edited message (sha256 ${editedSha256})` : '';
   ctx.out(`${DONE[action]} ${id}${edit} (it is ${status.state} now)\n`);
+}
+
+/** approve / reject / discard a subscription request (subscription/<list>/<address>) through its `moderate` update. */
+async function moderateRequest(ctx: Context, action: ModerationDecision['action'], id: string, opts: ModerateOptions): Promise<void> {
+  if (action === 'defer' || opts.edited !== undefined) throw new CliError(`${action === 'defer' ? 'defer' : '--edited'} is for posts, not subscription requests`);
+  const { client, connection } = await ctx.temporal();
+  const handle = client.workflow.getHandle(id);
+  const decision: ModerationDecision = { action, by: ctx.actor, ...(opts.reason ? { reason: opts.reason } : {}) };
+  let status: SubscriptionStatus;
+  try {
+    status = await connection.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () => handle.executeUpdate(moderateSubscriptionUpdate, { args: [decision] }));
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      throw new CliError(`${id}: ${err.cause.message}`);
+    }
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`${id} is not pending (no such request, or it has ended; see: listflow requests)`);
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new CliError(`no listflow worker took the decision within ${UPDATE_TIMEOUT_MS / 1000}s, so ${id} may not be ${DONE[action]}: is listflow running?`);
+    }
+    if (isUnavailable(err)) throw new CliError(unreachableMessage(ctx.config));
+    throw err;
+  }
+  ctx.out(`${DONE[action]} ${id} (it is ${status.state} now${status.state === 'completed' ? `: ${status.detail}` : ''})\n`);
 }
 
 export const approve = (ctx: Context, id: string, opts: ModerateOptions) => moderate(ctx, 'approve', id, opts);

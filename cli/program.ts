@@ -79,8 +79,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   m.command('add <list> [address...]').description('add addresses given as arguments and/or one a line from a file')
     .option('--file <file>', 'addresses, one a line; blank lines and # comments ignored ("-" reads stdin)')
     .addOption(role('member'))
+    .option('--no-welcome', 'send no welcome message (default: the list\'s send_welcome_message)')
     .action(run(() => members().then((x) => x.membersAdd)));
   m.command('remove <list> <address...>').description('remove addresses').addOption(role('member'))
+    .option('--no-goodbye', 'send no goodbye message (default: the list\'s send_goodbye_message)')
     .action(run(() => members().then((x) => x.membersRemove)));
   m.command('list <list>').description('members, owners and moderators').addOption(role()).option('--json', 'JSON for scripts')
     .action(run(() => members().then((x) => x.membersList)));
@@ -96,7 +98,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./held.js').then((x) => x.held)));
   const decisions: Record<string, Command> = {};
   for (const [name, what] of [['approve', 'accept a held post for delivery'], ['reject', 'refuse a held post and tell the sender'], ['discard', 'drop a held post silently']] as const) {
-    decisions[name] = program.command(`${name} ${name === 'discard' ? '[id]' : '<id>'}`).description(`${what}; <id> is post/<list>/<key> or the 16-hex key`)
+    decisions[name] = program.command(`${name} ${name === 'discard' ? '[id]' : '<id>'}`).description(`${what}; <id> is post/<list>/<key>, the 16-hex key, or a request's subscription/<list>/<address>`)
       .option('--reason <text>', 'recorded with the decision (and told the sender on reject)')
       .action(run(() => moderation().then((x) => x[name])));
   }
@@ -106,6 +108,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--list <list>', 'with --all: only posts held on this list')
     .option('--ban', 'with --all: also ban the pattern on each list a post was held on')
     .option('--json', 'with --all: the outcome as JSON');
+  program.command('requests [list]').description('subscription and unsubscription requests awaiting confirmation or approval (from Temporal visibility)')
+    .option('--json', 'JSON for scripts')
+    .action(run(() => import('./requests.js').then((x) => x.requests)));
+  program.command('subscribe <list> <address>').description('invite an address: it confirms by mail or link; then the list\'s policy applies')
+    .option('--digest', 'MIME digest delivery')
+    .action(run(() => import('./requests.js').then((x) => x.subscribeCommand)));
+  program.command('unsubscribe <list> <address>').description('ask an address to confirm it leaves (members remove acts at once)')
+    .action(run(() => import('./requests.js').then((x) => x.unsubscribeCommand)));
   program.command('defer <id>').description('keep a held post held (its expiry unchanged) and record a note')
     .option('--note <text>', 'why, for the other moderators (shown by held and status)')
     .action(run(() => moderation().then((x) => x.defer)));

@@ -1,6 +1,6 @@
 // `listflow status <id>`: where a post (or other inbound mail) stands, from its `status` query, readable or JSON.
 import { isGrpcDeadlineError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
-import { statusQuery, type MailStatus, type PostStatus } from '../workflows/messages.js';
+import { statusQuery, type MailStatus, type PostStatus, type SubscriptionStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { describeFate, fateOf, type Fate } from './fate.js';
@@ -16,7 +16,7 @@ function isDeadline(err: unknown): boolean {
   return isGrpcDeadlineError(err instanceof ServiceError ? err.cause : err);
 }
 
-function isPost(s: PostStatus | MailStatus): s is PostStatus {
+function isPost(s: PostStatus | MailStatus | SubscriptionStatus): s is PostStatus {
   return 'decision' in s;
 }
 
@@ -61,6 +61,23 @@ export function renderPost(s: PostStatus): string {
   return `${s.workflowId}\n${fields(rows)}`;
 }
 
+function renderSubscription(s: SubscriptionStatus): string {
+  const rows: [string, string][] = [
+    ['kind', `${s.action} (policy ${s.policy || 'unknown'})`],
+    ['state', s.expiresAt ? `${s.state} (until ${when(s.expiresAt)})` : s.state],
+    ['list', s.list],
+    ['address', clean(s.address)],
+    ['requested', `${when(s.requestedAt)} by ${clean(s.requestedBy)} (${s.via})`],
+  ];
+  if (s.confirmed) rows.push(['confirmed', `${when(s.confirmed.at)} by ${clean(s.confirmed.by)} (${s.confirmed.via})`]);
+  const m = s.moderation;
+  if (m) rows.push(['moderation', `${m.action} by ${clean(m.by)} at ${when(m.at)}${m.reason ? `: ${clean(m.reason)}` : ''}`]);
+  rows.push(['detail', clean(s.detail)]);
+  for (const [i, n] of s.notices.entries()) rows.push([i === 0 ? 'notices' : '', clean(n)]);
+  rows.push(['updated', when(s.updatedAt)]);
+  return `${s.workflowId}\n${fields(rows)}`;
+}
+
 function renderMail(s: MailStatus): string {
   return `${s.workflowId}\n${fields([
     ['kind', s.kind],
@@ -87,7 +104,7 @@ export async function status(ctx: Context, idText: string, opts: { json?: boolea
     if (isUnavailable(err)) throw new CliError(unreachableMessage(ctx.config));
     throw err;
   }
-  let current: PostStatus | MailStatus | undefined = fate.status;
+  let current: PostStatus | MailStatus | SubscriptionStatus | undefined = fate.status as PostStatus | MailStatus | SubscriptionStatus | undefined;
   if (fate.execution === 'RUNNING') {
     try {
       current = await connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(statusQuery));
@@ -108,5 +125,6 @@ export async function status(ctx: Context, idText: string, opts: { json?: boolea
     return;
   }
   if (opts.json) ctx.out(json(current));
+  else if ('requestId' in current) ctx.out(renderSubscription(current));
   else ctx.out(isPost(current) ? renderPost(current) : renderMail(current));
 }

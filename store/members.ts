@@ -48,16 +48,17 @@ export function newVerpToken(): string {
  * Adds addresses (already validated) to a list's roster in one statement per chunk.
  * Returns how many were new; addresses already there are left as they are.
  */
-export async function addMembers(db: Queryable, listId: number, addresses: string[], role: Role = 'member'): Promise<number> {
+export async function addMembers(db: Queryable, listId: number, addresses: string[], role: Role = 'member', options: { welcomePending?: boolean } = {}): Promise<number> {
   let added = 0;
   const CHUNK = 5000;
   for (let i = 0; i < addresses.length; i += CHUNK) {
     const chunk = addresses.slice(i, i + CHUNK);
+    // welcomePending marks only the rows this inserts as owed a welcome (the list's member-notices workflow sends them).
     const { rowCount } = await db.query(
-      `INSERT INTO members (list_id, address, address_key, role, verp_token)
-       SELECT $1, a, lower(a), $4, t FROM unnest($2::text[], $3::text[]) AS u(a, t)
+      `INSERT INTO members (list_id, address, address_key, role, verp_token, welcome_pending)
+       SELECT $1, a, lower(a), $4, t, $5 FROM unnest($2::text[], $3::text[]) AS u(a, t)
        ON CONFLICT (list_id, role, address_key) DO NOTHING`,
-      [listId, chunk, chunk.map(() => newVerpToken()), role],
+      [listId, chunk, chunk.map(() => newVerpToken()), role, options.welcomePending ?? false],
     );
     added += rowCount ?? 0;
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { oneClickUrl } from '../../mail/links.js';
 import { issueToken } from '../../mail/tokens.js';
 import { siteSecret } from '../../store/db.js';
@@ -23,6 +24,20 @@ import {
 } from '../../workflows/messages.js';
 import { mailFor, type ReadMail } from '../helpers/read-mail.js';
 import { createList, post, queuedId, subscribe, useStack } from '../helpers/stack.js';
+import { devServerAddress } from '../helpers/temporal.js';
+
+
+/** Ends the workflows a test file left waiting (requests awaiting confirmation wait for days) on the shared dev server. */
+async function terminateAll(ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const connection = await Connection.connect({ address: devServerAddress() });
+  try {
+    const client = new Client({ connection, namespace: 'default' });
+    await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).terminate('test finished')));
+  } finally {
+    await connection.close();
+  }
+}
 
 describe('subscriptions', () => {
   const env = useStack();
@@ -34,8 +49,10 @@ describe('subscriptions', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
+  const started: string[] = [];
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await terminateAll(started);
   });
   /** A link from the mail (made for the configured public URL), pointed at this test's web server. */
   const local = (url: string) => url.replace(/^http:\/\/127\.0\.0\.1:8025/, base);
@@ -52,7 +69,9 @@ describe('subscriptions', () => {
       requestedAt: new Date().toISOString(),
       ...o,
     };
-    return startSubscriptionRequest(env.stack.db, env.stack.client, queues(), request);
+    const outcome = startSubscriptionRequest(env.stack.db, env.stack.client, queues(), request);
+    started.push(subscriptionWorkflowId(list, address.trim()));
+    return outcome;
   }
 
   async function mailTo(address: string, match: (m: ReadMail) => boolean, what: string): Promise<ReadMail> {
