@@ -123,6 +123,9 @@ export function commandReply(input: CommandReplyInput): Notice {
     lines.push(`> ${safe(r.line, 200)}`, ...r.lines.map((l) => `  ${safe(l, 1000)}`), ``);
   }
   const notes = scanNotes(input.scan);
+  if (input.address !== 'request') {
+    notes.push(`Mail to ${to} asks to ${input.address} for its sender; its subject and body are not read.`);
+  }
   if (input.results.length === 0) lines.push(`No command was found in your message.`, ``);
   if (notes.length > 0) lines.push(...notes, ``);
   if (input.results.length === 0) lines.push(...helpLines(input.list, input.displayName), ``);

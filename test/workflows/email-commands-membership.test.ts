@@ -87,6 +87,7 @@ describe('email commands that change membership', () => {
     const joined = await send(list, { from: me, to: 'join', subject: 'unsubscribe', text: `subscribe ${someone()}\n` });
     assert.deepEqual(joined.status.commands?.map((c) => [c.line, c.outcome]), [['join', 'done']]);
     assert.match(joined.text, new RegExp(`^The results of your message to ${listSubAddress(list, 'join').replace(/[.]/g, '\\.')}:`));
+    assert.match(joined.text, /asks to join for its sender; its subject and body are not read\./);
     await send(list, { from: me, text: `${commandIn(await mailTo(me, isConfirmation, 'confirmation'))}\nend\n` });
     await until('joined', () => isMember(list, me));
 
