@@ -62,7 +62,14 @@ async function membership(mail: InboundMail, deliveryTaskQueue: string, sender: 
 }
 
 export async function runEmailCommands(mail: InboundMail, options: { deliveryTaskQueue: string }, t: ReturnType<typeof tracker>): Promise<MailStatus> {
-  const read = await core.readCommands({ list: mail.list, sha256: mail.sha256, envelopeFrom: mail.envelopeFrom, rcptTo: mail.rcptTo });
+  let read: Awaited<ReturnType<typeof core.readCommands>>;
+  try {
+    read = await core.readCommands({ list: mail.list, sha256: mail.sha256, envelopeFrom: mail.envelopeFrom, rcptTo: mail.rcptTo });
+  } catch (err) {
+    // The message stays in the store; the operator sees why nothing was done.
+    const why = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
+    return t.finish('failed', `the message could not be read: ${why}`);
+  }
   t.status.subject = read.subject;
   t.status.messageId = read.messageId;
   if (read.ignore || !read.sender) return t.finish('ignored', `not acted on and not answered: ${read.ignore ?? 'no sender'}`);

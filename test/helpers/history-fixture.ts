@@ -5,3 +5,6 @@ export const HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/his
 
 /** A -request message answered by requestWorkflow before email commands (a help reply only). */
 export const REQUEST_HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/request-help-before-commands.json', import.meta.url));
+
+/** A -request message with email commands (subscribe in subject and body), recorded with the email-commands patch. */
+export const REQUEST_COMMANDS_HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/request-commands.json', import.meta.url));

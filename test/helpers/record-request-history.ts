@@ -1,7 +1,8 @@
-// Records a -request message's history as the request replay test's fixture. The committed fixture was made with
-// requestWorkflow as it was before email commands (one help reply), so the replay test proves such requests still
-// replay. Run after a build: node dist/test/helpers/record-request-history.js [out.json] — it starts its own dev
-// server unless LISTFLOW_TEST_TEMPORAL_ADDRESS names one, and needs PostgreSQL as the tests do.
+// Records a -request message's history (subject and body "subscribe") as a request replay fixture. Two are
+// committed: request-help-before-commands.json, made with requestWorkflow as it was before email commands (one help
+// reply), and request-commands.json, made with the email-commands patch. Run after a build:
+// node dist/test/helpers/record-request-history.js [out.json] — it starts its own dev server unless
+// LISTFLOW_TEST_TEMPORAL_ADDRESS names one, and needs PostgreSQL as the tests do.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,12 +11,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { listSubAddress } from '../../mail/address.js';
 import { freePort } from '../../runtime/ports.js';
 import { prepareNamespace, startDevServer, type EmbeddedTemporal } from '../../runtime/temporal.js';
-import { REQUEST_HISTORY_FIXTURE } from './history-fixture.js';
+import { REQUEST_COMMANDS_HISTORY_FIXTURE } from './history-fixture.js';
 import { startSmtpRecorder } from './smtp-recorder.js';
 import { createList, post, queuedId, startStack } from './stack.js';
 
 async function main(): Promise<void> {
-  const out = process.argv[2] ?? REQUEST_HISTORY_FIXTURE;
+  const out = process.argv[2] ?? REQUEST_COMMANDS_HISTORY_FIXTURE;
   const log = (line: string) => console.log(line);
   let dev: EmbeddedTemporal | undefined;
   let dataDir: string | undefined;
