@@ -239,6 +239,18 @@ describe('email commands over SMTP', () => {
     assert.equal(echoed.reply, null);
   });
 
+  it('a From without a usable address: the reply goes to the envelope sender', async () => {
+    const list = await createList(env.stack.db);
+    const envelope = someone();
+    const raw = Buffer.from(
+      [`From: Nobody <@@>`, `To: ${listSubAddress(list, 'request')}`, `Subject: echo hi`, `Message-ID: <${uniqueName('nofrom')}@example.net>`, '', ''].join('\r\n'),
+    );
+    const r = await send(list, { from: envelope, raw });
+    assert.equal(r.status.state, 'answered');
+    assert.deepEqual(r.reply?.to, [envelope]);
+    assert.equal(header(r.reply?.raw ?? Buffer.alloc(0), 'To'), envelope);
+  });
+
   it('the status query shows each command and its result', async () => {
     const list = await createList(env.stack.db);
     const r = await send(list, { from: someone(), subject: 'Re: echo one', text: 'who\nunsubscribe bad@@example.org\n' });
