@@ -14,6 +14,7 @@ import {
   type SubscriptionVerb,
 } from '../mail/subscription-notices.js';
 import { issueToken } from '../mail/tokens.js';
+import { takeAutoreply } from '../store/autoreplies.js';
 import { siteSecret } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
 import { findMember, listStaff } from '../store/members.js';
@@ -89,6 +90,9 @@ export function createSubscriptionNoticeActivities(deps: ActivityDeps) {
         days: input.days,
         thenModerated: input.thenModerated,
       });
+      // Anyone can ask for any address: confirmations count against the site's daily limit of automatic mail per address.
+      const grant = await takeAutoreply(deps.db, r.address, `subscription ${input.requestId} confirmation`);
+      if (!grant.allowed) return { sent: [], failed: [], skipped: grant.reason };
       // From the confirm address too, so "reply" works in clients that ignore Reply-To.
       return send(list, [r.address], notice, { from: confirm.address, replyTo: confirm.address });
     },

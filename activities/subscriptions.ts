@@ -13,7 +13,7 @@ import { requestSteps, startedDetail } from '../mail/subscription-policy.js';
 import { tokenKey } from '../mail/tokens.js';
 import type { Db } from '../store/db.js';
 import { getList } from '../store/lists.js';
-import { findMember } from '../store/members.js';
+import { DELIVERY_MODES, findMember } from '../store/members.js';
 import { addMember, findRequest, recordRequest, removeMember } from '../store/subscriptions.js';
 import { claimToken, pruneUsedTokens } from '../store/tokens.js';
 import { unsubscriptionOf } from '../store/unsubscriptions.js';
@@ -70,10 +70,18 @@ export async function startSubscriptionRequest(
     if (err instanceof AddressError) return refused(`cannot ${input.action} ${clean(input.address, 80) || 'an empty address'}: ${clean(err.message, 300)}`);
     throw err;
   }
+  if (input.action !== 'subscribe' && input.action !== 'unsubscribe') return refused(`"${clean(String(input.action), 40)}" is neither subscribe nor unsubscribe`);
+  if (input.deliveryMode !== undefined && !(DELIVERY_MODES as string[]).includes(input.deliveryMode)) {
+    return refused(`"${clean(String(input.deliveryMode), 40)}" is not a delivery mode (${DELIVERY_MODES.join(', ')})`);
+  }
   if (input.action === 'subscribe' && input.deliveryMode && input.deliveryMode !== 'regular' && !list.settings.digests_enabled) {
     return refused(`${list.address} does not offer digests`);
   }
+  // A display name is kept, never trusted: one line, bounded.
+  const displayName = input.displayName ? clean(input.displayName, 100) : undefined;
   const request: SubscriptionRequest = { ...input, list: list.address, address };
+  if (displayName) request.displayName = displayName;
+  else delete request.displayName;
   const steps = requestSteps(list.settings, request);
   const isMember = (await findMember(db, list.id, address)).some((m) => m.role === 'member');
   const thirdParty = request.via !== 'cli' && addressKey(request.requestedBy) !== addressKey(address);

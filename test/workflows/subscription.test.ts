@@ -173,6 +173,16 @@ describe('subscriptions', () => {
     assert.equal(probe.detail.replace('bob@', 'x@'), real.detail.replace('dave@', 'x@'));
     await mailTo('dave@example.com', isConfirmation, 'confirmation');
     assert.deepEqual(mailFor(env.recorder.received, 'bob@example.com'), [], 'the member got nothing from the probe');
+    const weekly = await ask(list, 'finn@example.com', { deliveryMode: 'weekly' as 'regular' });
+    assert.equal(weekly.outcome, 'refused');
+    assert.match(weekly.detail, /"weekly" is not a delivery mode/);
+    // The activity's retry after a lost answer (same caller) is told 'started'; anyone else 'pending'.
+    const request: SubscriptionRequest = { list, address: 'gail@example.com', action: 'subscribe', via: 'mail', requestedBy: 'gail@example.com', requestedAt: new Date().toISOString() };
+    started.push(subscriptionWorkflowId(list, 'gail@example.com'));
+    const once = await startSubscriptionRequest(env.stack.db, env.stack.client, queues(), request, 'request/x/1/activity-3');
+    const retried = await startSubscriptionRequest(env.stack.db, env.stack.client, queues(), request, 'request/x/1/activity-3');
+    const other = await startSubscriptionRequest(env.stack.db, env.stack.client, queues(), request, 'request/x/2/activity-3');
+    assert.deepEqual([once.outcome, retried.outcome, other.outcome], ['started', 'started', 'pending']);
     const gone = await ask(`nolist-${Date.now()}@lists.example`, 'erin@example.com');
     assert.equal(gone.outcome, 'refused');
     assert.match(gone.detail, /there is no list/);
