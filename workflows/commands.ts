@@ -19,7 +19,7 @@ const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 
 function failed(cmd: ParsedCommand, err: unknown): CommandResult {
   const why = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
-  return { line: cmd.line, outcome: 'refused', lines: [`Failed: it could not be carried out now (${why}); nothing was changed. Please try again later.`] };
+  return { line: cmd.line, outcome: 'refused', lines: [`Failed: it could not be carried out now (${why}). Please try again later, or ask the list owners.`] };
 }
 
 async function runOne(mail: InboundMail, deliveryTaskQueue: string, sender: string, cmd: ParsedCommand): Promise<CommandResult> {
