@@ -222,7 +222,7 @@ export const confirmSubscriptionToken: TokenHandler = async (deps, client, use):
   const no = (headline: string, ...details: string[]): TokenResult => ({ state: 'refused', headline: `Nothing was done: ${headline}`, details });
   const requestId = use.claims.ref.toString('hex');
   const request = await findRequest(deps.db, requestId);
-  if (!request || request.listAddress !== use.list.address) return no('this confirmation names no request of this list.');
+  if (!request || request.listAddress !== use.list.address || request.action !== use.claims.action) return no('this confirmation names no request of this list.');
   const used = await claimToken(deps.db, {
     tokenKey: tokenKey(use.token),
     kind: 'subscription',

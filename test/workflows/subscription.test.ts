@@ -271,6 +271,9 @@ describe('subscriptions', () => {
     assert.match(html, /now waits for a list moderator&#39;s approval/);
     const waiting = await subscriptionState(list, 'jan@example.com', ['awaiting_approval']);
     assert.equal(waiting.confirmed?.via, 'web');
+    const after = await (await fetch(link)).text();
+    assert.match(after, /does not wait for a confirmation any more \(it is awaiting approval\)/);
+    assert.doesNotMatch(after, /<form/, 'no button once confirmed');
     await mailTo('owner@example.org', (m) => /jan@example\.com awaits approval/.test(m.subject), 'owner notice (no moderators)');
     assert.equal((await moderate(list, 'jan@example.com', 'approve')).state, 'completed');
     const l = await getList(env.stack.db, list);
