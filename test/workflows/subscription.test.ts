@@ -371,4 +371,17 @@ describe('subscriptions', () => {
     assert.deepEqual(nedDone.notices, []);
     assert.equal(mailFor(env.recorder.received, 'ned@example.com').length, 0);
   });
+
+  it('a request confirmed after an owner already added the address changes nothing and sends no second welcome', async () => {
+    const list = await createList(env.stack.db);
+    await ask(list, 'xena@example.com');
+    const ways = confirmWays(await mailTo('xena@example.com', isConfirmation, 'confirmation'));
+    await subscribe(env.stack.db, list, ['xena@example.com']);
+    const posted = await fetch(local(ways.url), { method: 'POST' });
+    assert.equal(posted.status, 200);
+    assert.match(await posted.text(), /Confirmed, but nothing changed: xena@example\.com was already a member of/);
+    const done = await subscriptionState(list, 'xena@example.com', ['completed']);
+    assert.deepEqual(done.notices, ['confirmation: sent to xena@example.com']);
+    assert.equal(mailFor(env.recorder.received, 'xena@example.com').filter(isWelcome).length, 0);
+  });
 });
