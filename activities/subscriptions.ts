@@ -181,7 +181,8 @@ export function createSubscriptionActivities(deps: ActivityDeps) {
       if (r.action === 'subscribe') {
         const added = await addMember(deps.db, list.id, { address: r.address, displayName: r.displayName ?? null, deliveryMode: r.deliveryMode ?? 'regular' });
         if (added.added) return { changed: true, detail: `${r.address} subscribed to ${list.address}${r.deliveryMode && r.deliveryMode !== 'regular' ? ` (${r.deliveryMode})` : ''}` };
-        // A retry of this very step finds the member it added: the roster did change, once.
+        // Only a retry of this very step (its first attempt added the member, then the answer was lost) counts it.
+        if (Context.current().info.attempt === 1) return { changed: false, detail: `${r.address} was already a member of ${list.address}` };
         const { rowCount } = await deps.db.query(`SELECT 1 FROM members WHERE list_id = $1 AND address_key = $2 AND role = 'member' AND created_at >= $3`, [
           list.id,
           addressKey(r.address),
@@ -196,7 +197,8 @@ export function createSubscriptionActivities(deps: ActivityDeps) {
       }
       const removed = await removeMember(deps.db, list, r.address, r.via);
       if (removed) return { changed: true, detail: `${removed.address} unsubscribed from ${list.address}` };
-      // A retry of this very step finds the record of the removal it made.
+      if (Context.current().info.attempt === 1) return { changed: false, detail: `${r.address} was not a member of ${list.address}` };
+      // A retry of this very step finds the record of the removal its first attempt made.
       const { rows } = await deps.db.query('SELECT 1 FROM unsubscriptions WHERE list_address = $1 AND lower(address) = $2 AND via = $3 AND at >= $4', [
         list.address,
         addressKey(r.address),
@@ -222,7 +224,7 @@ export const confirmSubscriptionToken: TokenHandler = async (deps, client, use):
   const no = (headline: string, ...details: string[]): TokenResult => ({ state: 'refused', headline: `Nothing was done: ${headline}`, details });
   const requestId = use.claims.ref.toString('hex');
   const request = await findRequest(deps.db, requestId);
-  if (!request || request.listAddress !== use.list.address) return no('this confirmation names no request of this list.');
+  if (!request || request.listAddress !== use.list.address || request.action !== use.claims.action) return no('this confirmation names no request of this list.');
   const used = await claimToken(deps.db, {
     tokenKey: tokenKey(use.token),
     kind: 'subscription',

@@ -2,7 +2,7 @@
 // TOKEN_HANDLERS (subscriptions, re-enabling delivery, …). Link scanners GET every URL, so GET changes nothing.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TOKEN_HANDLERS, applyToken } from '../activities/token-actions.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { listSubAddress } from '../mail/address.js';
@@ -10,6 +10,7 @@ import { verifyToken, type TokenClaims } from '../mail/tokens.js';
 import { siteSecret, type Db } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
 import { findRequest } from '../store/subscriptions.js';
+import { subscriptionStatusQuery } from '../workflows/messages.js';
 import { escapeHtml } from './unsubscribe.js';
 
 /** A confirmation needs no body at all; more than this is not read. */
@@ -83,12 +84,28 @@ async function drainBody(req: http.IncomingMessage): Promise<void> {
 }
 
 /** What the button will do, in words, as far as the token and the database say. */
-async function describe(db: Db, list: List, claims: TokenClaims): Promise<{ title: string; text: string } | null> {
+/** The state of a subscription workflow: 'ended' when it has, null when Temporal cannot say now. */
+async function stateOf(client: Client, workflowId: string): Promise<string | null> {
+  try {
+    const status = await client.connection.withDeadline(Date.now() + 3000, () => client.workflow.getHandle(workflowId).query(subscriptionStatusQuery));
+    return status.state;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'ended';
+    return null;
+  }
+}
+
+async function describe(db: Db, client: Client, list: List, claims: TokenClaims): Promise<{ title: string; text: string; done?: boolean } | null> {
   const name = `<strong>${escapeHtml(list.displayName)}</strong> (${escapeHtml(list.address)})`;
   if (claims.kind === 'subscription') {
     const request = await findRequest(db, claims.ref.toString('hex'));
     if (!request || request.listAddress !== list.address) return null;
     const who = `<strong>${escapeHtml(request.address)}</strong>`;
+    // A request already confirmed, decided or expired gets no button (the POST would only say so).
+    const state = await stateOf(client, request.workflowId);
+    if (state !== null && state !== 'awaiting_confirmation') {
+      return { title: 'Nothing to confirm', text: `The request for ${who} on ${name} does not wait for a confirmation any more (it is ${escapeHtml(state.replace(/_/g, ' '))}).`, done: true };
+    }
     return request.action === 'subscribe'
       ? { title: `Join ${list.address}?`, text: `Confirm that ${who} should be subscribed to ${name}.` }
       : { title: `Leave ${list.address}?`, text: `Confirm that ${who} should be unsubscribed from ${name}.` };
@@ -125,9 +142,10 @@ export function createConfirmHandler(o: ConfirmHandlerOptions): (req: http.Incom
     if (!list) throw new PageError(404, 'No such list', `The list ${escapeHtml(target.list)} does not exist (any more); nothing was changed.`);
 
     if (method !== 'POST') {
-      const what = await describe(o.db, list, check.claims);
+      const what = await describe(o.db, o.client, list, check.claims);
       if (!what) throw new PageError(404, 'No such request', 'This link names no request of this list; nothing was changed.');
-      send(res, 200, page(what.title, [what.text, 'Nothing happens until you press the button.'], 'Confirm'));
+      if (what.done) send(res, 200, page(what.title, [what.text]));
+      else send(res, 200, page(what.title, [what.text, 'Nothing happens until you press the button.'], 'Confirm'));
       return;
     }
     // Each POST is its own claimant: the first one uses the token, a repeat is told it was used.

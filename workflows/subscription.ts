@@ -183,8 +183,6 @@ export async function subscriptionWorkflow(request: SubscriptionRequest, options
     setState('awaiting_confirmation', `waiting for ${request.address} to confirm`, expiresAt);
     notify('confirmation', notices.sendSubscriptionConfirmation({ request, requestId, expiresAt, days: prepared.days, thenModerated: prepared.approval }));
     if (!(await condition(() => confirmation !== undefined || decision !== undefined, waitMs))) {
-      await Promise.all(pendingNotices);
-      status.moderation = null;
       return finish('expired', `not confirmed within ${prepared.days} day(s); nothing changed`);
     }
     if (decision) return decided(decision);

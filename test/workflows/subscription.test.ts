@@ -271,6 +271,9 @@ describe('subscriptions', () => {
     assert.match(html, /now waits for a list moderator&#39;s approval/);
     const waiting = await subscriptionState(list, 'jan@example.com', ['awaiting_approval']);
     assert.equal(waiting.confirmed?.via, 'web');
+    const after = await (await fetch(link)).text();
+    assert.match(after, /does not wait for a confirmation any more \(it is awaiting approval\)/);
+    assert.doesNotMatch(after, /<form/, 'no button once confirmed');
     await mailTo('owner@example.org', (m) => /jan@example\.com awaits approval/.test(m.subject), 'owner notice (no moderators)');
     assert.equal((await moderate(list, 'jan@example.com', 'approve')).state, 'completed');
     const l = await getList(env.stack.db, list);
@@ -367,5 +370,18 @@ describe('subscriptions', () => {
     const nedDone = await subscriptionState(list, 'ned@example.com', ['completed']);
     assert.deepEqual(nedDone.notices, []);
     assert.equal(mailFor(env.recorder.received, 'ned@example.com').length, 0);
+  });
+
+  it('a request confirmed after an owner already added the address changes nothing and sends no second welcome', async () => {
+    const list = await createList(env.stack.db);
+    await ask(list, 'xena@example.com');
+    const ways = confirmWays(await mailTo('xena@example.com', isConfirmation, 'confirmation'));
+    await subscribe(env.stack.db, list, ['xena@example.com']);
+    const posted = await fetch(local(ways.url), { method: 'POST' });
+    assert.equal(posted.status, 200);
+    assert.match(await posted.text(), /Confirmed, but nothing changed: xena@example\.com was already a member of/);
+    const done = await subscriptionState(list, 'xena@example.com', ['completed']);
+    assert.deepEqual(done.notices, ['confirmation: sent to xena@example.com']);
+    assert.equal(mailFor(env.recorder.received, 'xena@example.com').filter(isWelcome).length, 0);
   });
 });
