@@ -150,7 +150,7 @@ export function reminderForModerators(list: string, posts: { post: WaitingPost; 
 export function confirmReply(list: string, headline: string, details: string[]): Notice {
   return {
     subject: safe(`${list}: ${headline}`, 250),
-    text: [safe(headline, 1000), ``, ...details.map((d) => safe(d, 1000)), ``, `This is an automatic reply of ${list}'s moderation by mail.`].join('\n'),
+    text: [safe(headline, 1000), ``, ...details.map((d) => safe(d, 1000)), ``, `This is an automatic reply of ${list} to mail sent to one of its confirmation addresses.`].join('\n'),
   };
 }
 
