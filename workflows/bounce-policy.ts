@@ -1,9 +1,9 @@
 // A list's refusals for policy reasons (5.7.x, DMARC, spam blocks), `bounce-policy/<list>`: gathered, and told
 // to the owners as one summary a day at most, however many arrive; ends after a quiet day.
-import { allHandlersFinished, condition, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OutboundActivities } from '../activities/index.js';
 import type { PolicyDomain } from '../mail/bounce-notices.js';
-import { policyRefusalSignal, type PolicyRefusal } from './messages.js';
+import { policyNoticeQuery, policyRefusalSignal, type PolicyNoticeStatus, type PolicyRefusal } from './messages.js';
 
 const DAY_MS = 86_400_000;
 /** How long the first refusal waits for others before the summary goes out (a storm arrives within minutes). */
@@ -24,14 +24,6 @@ export interface PolicyNoticeInput {
   maxHistory?: number;
 }
 
-export interface PolicyNoticeStatus {
-  list: string;
-  pending: number;
-  domains: PolicyDomain[];
-  lastNoticeAt: string | null;
-  nextNoticeAt: string | null;
-  lastResult: string;
-}
 
 export async function policyNoticeWorkflow(input: PolicyNoticeInput): Promise<PolicyNoticeStatus> {
   const notices = proxyActivities<OutboundActivities>({
@@ -117,4 +109,3 @@ export async function policyNoticeWorkflow(input: PolicyNoticeInput): Promise<Po
   }
 }
 
-export const policyNoticeQuery = defineQuery<PolicyNoticeStatus>('status');

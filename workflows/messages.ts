@@ -339,3 +339,14 @@ export interface PolicyRefusal {
 }
 
 export const policyRefusalSignal = defineSignal<[PolicyRefusal]>('policy');
+
+export interface PolicyNoticeStatus {
+  list: string;
+  pending: number;
+  domains: { domain: string; count: number; reasons: string[]; addresses: string[]; first: string; last: string }[];
+  lastNoticeAt: string | null;
+  nextNoticeAt: string | null;
+  lastResult: string;
+}
+
+export const policyNoticeQuery = defineQuery<PolicyNoticeStatus>('status');
