@@ -75,6 +75,17 @@ async function membersAmong(db: Queryable, listId: number, addresses: string[]):
   return new Map(rows.map((r) => [r.address_key, r.address]));
 }
 
+/** The header listflow puts on bounces it forwards to the owners (activities/bounce-notify.ts), to know them when they come back. */
+export const FORWARD_MARK = 'X-Listflow-Forwarded-Bounce';
+
+async function allStaff(db: Queryable, listId: number, addresses: string[]): Promise<boolean> {
+  const { rows } = await db.query<{ address_key: string }>(
+    `SELECT DISTINCT address_key FROM members WHERE list_id = $1 AND role IN ('owner', 'moderator') AND address_key = ANY($2::text[])`,
+    [listId, addresses.map(addressKey)],
+  );
+  return rows.length === new Set(addresses.map(addressKey)).size;
+}
+
 function contentTypeOf(raw: Buffer): string {
   try {
     return partHeaders(raw, 0, raw.length).headers.getFirst('content-type').replace(/\r?\n[ \t]*/g, ' ');
@@ -183,6 +194,11 @@ export function createBounceActivities(deps: ActivityDeps) {
         }
       });
 
+      if (!former && verdict.forward && (raw.includes(FORWARD_MARK) || (verdict.unmatched.length > 0 && (await allStaff(deps.db, list.id, verdict.unmatched))))) {
+        // A bounce of listflow's own mail to the owners: forwarding it to them again would bounce again, for ever.
+        const why = raw.includes(FORWARD_MARK) ? 'a bounce of a bounce listflow forwarded' : `a bounce for the list's staff (${verdict.unmatched.join(', ')})`;
+        return { state: 'recorded', detail: `${why}; recorded, not forwarded (it would loop)`, forwardWhy: null };
+      }
       if (former) return { state: 'former-member', detail: `about ${former.address}, who left via ${former.via} at ${former.at.toISOString()}; recorded`, forwardWhy: null };
       if (!scoring) {
         const why = `process_bounces is off for ${list.address}: nothing was counted. ${verdict.why}`;

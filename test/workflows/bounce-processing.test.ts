@@ -166,6 +166,14 @@ describe('bounce processing end to end', () => {
     assert.deepEqual((await recorded(t.list)).map((e) => e.classification), ['not-bounce', 'unrecognised']);
   });
 
+  it('does not forward a bounce of the owners\' own mail back to them (it would loop)', async () => {
+    const t = await setup();
+    const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.owner }));
+    assert.equal(r.state, 'recorded', r.detail);
+    assert.match(r.detail, /a bounce for the list's staff .*not forwarded \(it would loop\)/);
+    assert.deepEqual(mailFor(env.recorder.received, t.owner), []);
+  });
+
   it('with process_bounces off, records and forwards a bounce but scores nothing', async () => {
     const t = await setup(['process_bounces=false']);
     const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.alice }));
