@@ -11,7 +11,7 @@ import { recordBounceEvent } from '../store/deliveries.js';
 import { getList, type List } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf } from '../store/unsubscriptions.js';
-import { bouncerStatusQuery, bouncerWorkflowId, reenableSignal, type BouncerStatus } from '../workflows/messages.js';
+import { bouncerStatusQuery, bouncerWorkflowId, reenableSignal, type BouncerContext, type BouncerSettings, type BouncerStatus } from '../workflows/messages.js';
 import { feedFailures, queuesOf } from './bouncer-feed.js';
 import type { ActivityDeps } from './deps.js';
 import type { TokenHandler, TokenResult } from './token-actions.js';
@@ -25,24 +25,9 @@ export interface InboundBounceOutcome {
   forwardWhy: string | null;
 }
 
-/** The settings a bouncer acts on, read afresh for each bounce and action. */
-export interface BouncerSettings {
-  processBounces: boolean;
-  threshold: number;
-  temporaryScore: number;
-  staleAfterDays: number;
-  warnings: number;
-  warningIntervalDays: number;
-  notifyOwnerOnDisable: boolean;
-  notifyOwnerOnRemoval: boolean;
-}
+export type { BouncerContext, BouncerSettings };
 
-export interface BouncerContext {
-  settings: BouncerSettings | null;
-  member: { address: string; verpToken: string; deliveryStatus: string } | null;
-}
-
-function bouncerSettings(list: List): BouncerSettings {
+export function bouncerSettings(list: List): BouncerSettings {
   const s = list.settings;
   return {
     processBounces: s.process_bounces,
@@ -63,6 +48,14 @@ async function memberRow(db: Queryable, listId: number, address: string) {
   );
   const r = rows[0];
   return r ? { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status } : null;
+}
+
+async function membersWithTokens(db: Queryable, listId: number, addresses: string[]) {
+  const { rows } = await db.query<{ address: string; address_key: string; verp_token: string; delivery_status: string }>(
+    `SELECT address, address_key, verp_token, delivery_status FROM members WHERE list_id = $1 AND role = 'member' AND address_key = ANY($2::text[])`,
+    [listId, [...new Set(addresses.map(addressKey))]],
+  );
+  return new Map(rows.map((r) => [r.address_key, { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status }]));
 }
 
 /** Members among the addresses a report names, keyed by address key, as subscribed. */
@@ -205,7 +198,13 @@ export function createBounceActivities(deps: ActivityDeps) {
         return { state: 'recorded', detail: why, forwardWhy: verdict.kind === 'auto-reply' ? null : why };
       }
       if (verdict.failures.length > 0) {
-        await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'inbound', verdict.failures);
+        const settings = bouncerSettings(list);
+        const rows = await membersWithTokens(deps.db, list.id, verdict.failures.map((f) => f.address));
+        const contextOf = (address: string): BouncerContext | undefined => {
+          const member = rows.get(addressKey(address));
+          return member ? { settings, member } : undefined;
+        };
+        await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'inbound', verdict.failures, contextOf);
         const counted = verdict.failures.some((f) => f.classification !== 'policy');
         return { state: counted ? 'counted' : 'policy', detail: verdict.why, forwardWhy: null };
       }

@@ -10,13 +10,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
-import type { BouncerSettings } from '../activities/bounces.js';
 import {
   bounceSignal,
   bouncerStatusQuery,
   ListflowState,
   reenableSignal,
   type BounceSignal,
+  type BouncerContext,
+  type BouncerSettings,
   type BouncerState,
   type BouncerStatus,
 } from './messages.js';
@@ -128,8 +129,8 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
     s.nextActionAt = iso(Date.parse(s.disabledAt) + s.warningsSent * cd.intervalDays * DAY_MS);
   };
 
-  async function context(): Promise<BouncerSettings | null> {
-    const ctx = await core.bouncerContext({ list: input.list, address: input.address });
+  async function context(given?: BouncerContext): Promise<BouncerSettings | null> {
+    const ctx = given ?? (await core.bouncerContext({ list: input.list, address: input.address }));
     if (!ctx.settings || !ctx.member) {
       end('ended', ctx.settings ? `${input.address} is no longer a member of ${input.list}` : `the list ${input.list} no longer exists`);
       return null;
@@ -197,7 +198,7 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
     if (c.seen.includes(b.id)) return;
     c.seen.push(b.id);
     if (c.seen.length > KEEP_SEEN) c.seen.splice(0, c.seen.length - KEEP_SEEN);
-    const settings = await context();
+    const settings = await context(b.context);
     if (!settings) return;
     const previous = s.lastBounceAt;
     s.lastBounceAt = iso(Date.now());
