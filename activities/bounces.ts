@@ -232,12 +232,14 @@ export function createBounceActivities(deps: ActivityDeps) {
     },
 
     /** Ends the membership (recorded in unsubscriptions, via 'bounces'); 'already' when it had ended another way. */
-    async removeBouncingMember(input: { list: string; address: string }): Promise<{ outcome: 'removed' | 'already'; address: string }> {
+    async removeBouncingMember(input: { list: string; address: string; verpToken?: string }): Promise<{ outcome: 'removed' | 'already'; address: string }> {
       const list = await getList(deps.db, input.list);
       if (!list) return { outcome: 'already', address: input.address };
-      const member = await memberRow(deps.db, list.id, input.address);
-      if (!member) return { outcome: 'already', address: input.address };
-      const r = await unsubscribeByVerpToken(deps.db, list, member.verpToken, 'bounces');
+      // Exactly the membership that was disabled (its VERP token), never a later one of the same address.
+      const verpToken = input.verpToken ?? (await memberRow(deps.db, list.id, input.address))?.verpToken;
+      if (!verpToken) return { outcome: 'already', address: input.address };
+      const r = await unsubscribeByVerpToken(deps.db, list, verpToken, 'bounces');
+      const member = { address: r.record?.address ?? input.address };
       return { outcome: r.outcome === 'unsubscribed' ? 'removed' : 'already', address: member.address };
     },
   };

@@ -130,10 +130,23 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
   };
 
   async function context(given?: BouncerContext): Promise<BouncerSettings | null> {
-    const ctx = given ?? (await core.bouncerContext({ list: input.list, address: input.address }));
+    // While disabled, always the database's word: a sender's snapshot may predate the disabling.
+    const ctx = given && s.state !== 'disabled' ? given : await core.bouncerContext({ list: input.list, address: input.address });
     if (!ctx.settings || !ctx.member) {
       end('ended', ctx.settings ? `${input.address} is no longer a member of ${input.list}` : `the list ${input.list} no longer exists`);
       return null;
+    }
+    if (s.state === 'disabled') {
+      // The countdown belongs to the membership it disabled: not to a new one (removed and added again), and not
+      // once delivery was turned back on some other way.
+      if (c.verpToken && ctx.member.verpToken !== c.verpToken) {
+        end('ended', `the membership of ${input.address} ended and a new one began; the countdown does not apply to it`);
+        return null;
+      }
+      if (ctx.member.deliveryStatus !== 'by_bounces') {
+        end('ended', `delivery to ${input.address} was turned back on (${ctx.member.deliveryStatus}); the countdown is cancelled`);
+        return null;
+      }
     }
     c.verpToken = ctx.member.verpToken;
     c.staleAfterDays = ctx.settings.staleAfterDays;
@@ -170,7 +183,7 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
   }
 
   async function remove(): Promise<void> {
-    const r = await core.removeBouncingMember({ list: input.list, address: input.address });
+    const r = await core.removeBouncingMember({ list: input.list, address: input.address, ...(c.verpToken ? { verpToken: c.verpToken } : {}) });
     if (r.outcome === 'already') return end('ended', `the membership of ${input.address} had already ended`);
     const member = await tellMember('removed');
     note({ reason: `removed from the list (member notice: ${member})`, source: 'member' }, 'removed');
