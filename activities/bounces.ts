@@ -165,8 +165,9 @@ export function createBounceActivities(deps: ActivityDeps) {
         feedbackReport: isFeedbackReport(contentTypeOf(raw)),
       });
       const scoring = list.settings.process_bounces;
-      // A bounce for a membership that has ended (its VERP token is in the unsubscriptions) is late news: kept, not forwarded.
-      const former = token && !verpMember && verdict.kind === 'unrecognised' ? await unsubscriptionOf(deps.db, list.address, token) : null;
+      // Mail to the VERP address of a membership that has ended (its token is in the unsubscriptions) is late news:
+      // a bounce of the removal notice, an auto-reply. Kept, not forwarded.
+      const former = token && !verpMember && (verdict.kind === 'unrecognised' || verdict.kind === 'not-bounce') ? await unsubscriptionOf(deps.db, list.address, token) : null;
 
       await transaction(deps.db, async (client) => {
         await client.query(`DELETE FROM bounce_events WHERE workflow_id = $1 AND source = 'inbound'`, [input.workflowId]);
