@@ -8,6 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/index.js';
 import { listSubAddress } from '../../mail/address.js';
 import type { Db } from '../../store/db.js';
+import { unsubscribeByVerpToken } from '../../store/unsubscriptions.js';
 import {
   bouncerStatusQuery,
   bouncerWorkflowId,
@@ -176,6 +177,18 @@ describe('bounce processing end to end', () => {
     const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.owner }));
     assert.equal(r.state, 'recorded', r.detail);
     assert.match(r.detail, /a bounce for the list's staff .*not forwarded \(it would loop\)/);
+    assert.deepEqual(mailFor(env.recorder.received, t.owner), []);
+  });
+
+  it('records a bounce to the VERP address of a membership that has ended, without forwarding it', async () => {
+    const t = await setup();
+    const verp = await verpOf(env.stack.db, t.list, t.bob);
+    const { rows } = await env.stack.db.query<{ id: string }>('SELECT id FROM lists WHERE address = $1', [t.list]);
+    await unsubscribeByVerpToken(env.stack.db, { id: Number(rows[0]?.id), address: t.list }, verp, 'bounces');
+    const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'verp-forwarded.eml', { list: t.list, verp }));
+    assert.equal(r.state, 'former-member', r.detail);
+    assert.match(r.detail, new RegExp(`about ${t.bob}, who left via bounces`));
+    assert.equal(await hasBouncer(t.list, t.bob), false);
     assert.deepEqual(mailFor(env.recorder.received, t.owner), []);
   });
 
