@@ -1,6 +1,8 @@
 // Every activity, made from one factory that receives its dependencies.
 import type { ActivityDeps } from './deps.js';
 import { createArchiveActivities } from './archive.js';
+import { createBounceNoticeActivities } from './bounce-notify.js';
+import { createBounceActivities } from './bounces.js';
 import { createAuthenticityActivities } from './authenticity.js';
 import { createCommandActivities } from './commands.js';
 import { createConfirmActivities } from './confirm.js';
@@ -23,12 +25,19 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createDigestCoreActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createCommandActivities(deps),
+    ...createBounceActivities(deps),
   };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
 export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
-  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps), ...createSubscriptionNoticeActivities(deps) };
+  return {
+    ...createDeliveryActivities(deps, options),
+    ...createNoticeActivities(deps),
+    ...createDigestOutboundActivities(deps),
+    ...createSubscriptionNoticeActivities(deps),
+    ...createBounceNoticeActivities(deps),
+  };
 }
 
 export type CoreActivities = ReturnType<typeof createCoreActivities>;

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { verifyToken, type TokenClaims, type TokenKind } from '../mail/tokens.js';
 import { siteSecret } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
+import { reenableByToken } from './bounces.js';
 import type { ActivityDeps } from './deps.js';
 import { confirmSubscriptionToken } from './subscriptions.js';
 
@@ -37,6 +38,7 @@ export type TokenHandler = (deps: ActivityDeps, client: Client, use: TokenUse) =
  */
 export const TOKEN_HANDLERS: Partial<Record<TokenKind, TokenHandler>> = {
   subscription: confirmSubscriptionToken,
+  reenable: reenableByToken,
 };
 
 const refused = (headline: string, ...details: string[]): TokenResult => ({ state: 'refused', headline, details });

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { BenchContext } from './context.js';
 import { bounces } from './bounces.js';
+import { bounceStorm } from './bounce-storm.js';
 import { stopAll } from './children.js';
 import { loadNote } from './cpu.js';
 import { fanOut } from './fanout.js';
@@ -15,6 +16,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   ingest,
   latency,
   bounces,
+  'bounce-storm': bounceStorm,
 };
 
 /** Scenarios that need neither Temporal nor PostgreSQL: run alone, they start neither. */

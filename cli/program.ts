@@ -147,6 +147,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./domains.js').then((x) => x.domainsDkim)));
   domains.command('list').description('domains with a DKIM key: selector, algorithm and the DNS record').option('--json', 'JSON for scripts')
     .action(run(() => import('./domains.js').then((x) => x.domainsList)));
+  const bounces = program.command('bounces').description("bounce processing: what the detector makes of a message, and members' bounce state");
+  bounces.command('show <list> <address>').description("a member's bounce score, state, countdown and recent bounces (its bouncer workflow)")
+    .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesShow)));
+  bounces.command('reenable <list> <address>').description('turn delivery back on for a member disabled by bounces (cancels the removal countdown)')
+    .action(run(() => import('./bounces.js').then((x) => x.bouncesReenable)));
+  bounces.command('list <list>').description('members with bounce state: score, disabled, next warning or removal')
+    .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesList)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

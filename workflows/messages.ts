@@ -351,3 +351,98 @@ export function memberNoticesWorkflowId(list: string): string {
 }
 /** More are owed: wakes the list's member-notices workflow (signal-with-start). */
 export const memberNoticesSignal = defineSignal<[]>('more');
+/** The settings a bouncer acts on (read afresh for each bounce and action). */
+export interface BouncerSettings {
+  processBounces: boolean;
+  threshold: number;
+  temporaryScore: number;
+  staleAfterDays: number;
+  warnings: number;
+  warningIntervalDays: number;
+  notifyOwnerOnDisable: boolean;
+  notifyOwnerOnRemoval: boolean;
+}
+
+/** The list's bounce settings and the member as they stand; null member: gone. */
+export interface BouncerContext {
+  settings: BouncerSettings | null;
+  member: { address: string; verpToken: string; deliveryStatus: string } | null;
+}
+
+/** One bounce for the member's bouncer: an inbound report, or a refusal during delivery. */
+export interface BounceSignal {
+  /** When it was seen (for display; the bouncer counts days by its own clock). */
+  at: string;
+  permanent: boolean;
+  reason: string;
+  /** inbound: mail to -bounces; delivery: a 5xx during fan-out (posts and digests). */
+  source: 'inbound' | 'delivery';
+  /** What it came from (the bounce workflow, or the post/digest that was refused): a repeat with the same id is ignored. */
+  id: string;
+  status?: string | null;
+  method?: string;
+  /** The settings and member as the sender just read them, which saves the bouncer reading them again (a storm of bounces). */
+  context?: BouncerContext;
+}
+
+export const bounceSignal = defineSignal<[BounceSignal]>('bounce');
+
+export type BouncerState = 'scoring' | 'disabled' | 'removed' | 'ended';
+
+export interface BouncerEvent {
+  at: string;
+  permanent: boolean;
+  reason: string;
+  source: string;
+  id: string;
+  status: string | null;
+  /** What it did: the score it added, or why it added nothing. */
+  effect: string;
+}
+
+export interface BouncerStatus {
+  list: string;
+  address: string;
+  state: BouncerState;
+  score: number;
+  threshold: number;
+  lastBounceAt: string | null;
+  disabledAt: string | null;
+  warningsSent: number;
+  warningsTotal: number;
+  nextAction: 'warning' | 'removal' | 'reset' | null;
+  nextActionAt: string | null;
+  /** The most recent bounces and re-enables, oldest first (bounded). */
+  events: BouncerEvent[];
+  /** Why it ended, when it did. */
+  detail: string;
+  updatedAt: string;
+}
+
+export const bouncerStatusQuery = defineQuery<BouncerStatus>('status');
+
+/** Refusals for policy reasons (5.7.x, DMARC, spam blocks): the owners get one summary a day per list, not one mail each. */
+export function policyNoticeWorkflowId(list: string): string {
+  return `bounce-policy/${list.toLowerCase()}`;
+}
+
+export interface PolicyRefusal {
+  address: string;
+  domain: string;
+  status: string | null;
+  reason: string;
+  at: string;
+}
+
+export const policyRefusalSignal = defineSignal<[PolicyRefusal]>('policy');
+
+export interface PolicyNoticeStatus {
+  list: string;
+  pending: number;
+  domains: { domain: string; count: number; reasons: string[]; addresses: string[]; first: string; last: string }[];
+  lastNoticeAt: string | null;
+  nextNoticeAt: string | null;
+  lastResult: string;
+}
+
+export const policyNoticeQuery = defineQuery<PolicyNoticeStatus>('status');
