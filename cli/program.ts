@@ -137,6 +137,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./domains.js').then((x) => x.domainsDkim)));
   domains.command('list').description('domains with a DKIM key: selector, algorithm and the DNS record').option('--json', 'JSON for scripts')
     .action(run(() => import('./domains.js').then((x) => x.domainsList)));
+  const bounces = program.command('bounces').description("bounce processing: what the detector makes of a message, and members' bounce state");
+  bounces.command('parse <file>').description('the bounce detector\'s verdict on one message (.eml; "-" reads stdin): bounce or not, why, each failed recipient')
+    .option('--json', 'JSON for scripts')
+    .action(run(() => import('./bounces-parse.js').then((x) => x.bouncesParse)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

@@ -232,10 +232,10 @@ function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: strin
       status: statusOf(diagnostic) ?? status ?? null,
       permanent: !temporary,
       diagnostic,
-      smtpCode: smtpCodeOf(/(?:^|[\s:])[45]\d\d[ -][0-9A-Za-z .]/.exec(diagnostic ?? '')?.[0] ?? null) ?? smtpCode,
+      smtpCode: smtpCodeOf(/(?:^|[\s:])[45]\d\d(?:[ -]|: )[0-9A-Za-z .]/.exec(diagnostic ?? '')?.[0] ?? null) ?? smtpCode,
     };
   });
-  return { isBounce: true, kind: 'heuristic', recipients, reason: qmail ? 'qmail-send failure text' : `bounce pattern (${[subjectHit && 'subject', fromHit && 'sender', bodyHit && 'body'].filter(Boolean).join(', ')})` };
+  return { isBounce: true, kind: 'heuristic', method: 'heuristic', recipients, reason: qmail ? 'qmail-send failure text' : `bounce pattern (${[subjectHit && 'subject', fromHit && 'sender', bodyHit && 'body'].filter(Boolean).join(', ')})` };
 }
 
 /**
