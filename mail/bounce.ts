@@ -224,8 +224,11 @@ function heuristic(raw: Buffer, leaves: MimeLeaf[], subject: string, from: strin
   // A transcript line ("554 Too many hops", "Remote host said: 550 …") explains recipients whose own lines do not.
   const transcript = /^[^\n]{0,80}?\b[45]\d\d[ -][^\n]{3,300}$/m.exec(body)?.[0]?.trim() ?? null;
   const lowerBody = body.toLowerCase();
+  const expandedTo = expansions(body);
   const recipients: BounceRecipient[] = [...new Set(addresses.map((a) => a.toLowerCase()))].map((lower) => {
-    const diagnostic = explanation(body, lowerBody, lower) ?? transcript;
+    // An alias failed with the address it expanded to, for the same reason.
+    const target = expandedTo.get(lower);
+    const diagnostic = (target ? explanation(body, lowerBody, target) : null) ?? explanation(body, lowerBody, lower) ?? transcript;
     return {
       address: addresses.find((a) => a.toLowerCase() === lower) ?? lower,
       action: temporary ? 'delayed' : 'failed',
@@ -263,11 +266,25 @@ function htmlText(html: string): string {
   return html.replace(/<(br|p|div|tr|li)\b[^>]*>/gi, '\n').replace(/<[^>]+>/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&nbsp;/g, ' ');
 }
 
+const EXPANDED_FROM = /\(expanded from:? <?([^\s<>()@]{1,64}@[A-Za-z0-9.-]{1,253}[A-Za-z0-9])>?\)/gi;
+
+/** Sendmail's "(expanded from: alias)" lines: each alias, lower-cased, to the address above it that failed. */
+function expansions(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(EXPANDED_FROM)) {
+    const alias = m[1]?.toLowerCase();
+    const before = text.slice(Math.max(0, (m.index ?? 0) - 600), m.index).match(ADDRESS) ?? [];
+    const target = [...before].reverse().find((a) => a.toLowerCase() !== alias);
+    if (alias && target) out.set(alias, target.toLowerCase());
+  }
+  return out;
+}
+
 /** Failed addresses in a bounce's explanation, with the addresses Sendmail says they were expanded from. */
 function extract(text: string): string[] {
   const found = extractShaped(text);
   // Sendmail names the address an alias or .forward expanded from: the one the list sent to.
-  for (const m of text.matchAll(/\(expanded from:? <?([^\s<>()@]{1,64}@[A-Za-z0-9.-]{1,253}[A-Za-z0-9])>?\)/gi)) if (m[1]) found.push(m[1]);
+  for (const m of text.matchAll(EXPANDED_FROM)) if (m[1]) found.push(m[1]);
   return found;
 }
 
