@@ -4,13 +4,14 @@ import { listSubAddress } from '../mail/address.js';
 import { preparePersonalization, type Personalizer } from '../mail/decoration/personalize.js';
 import { oneClickUrl } from '../mail/links.js';
 import { siteSecret } from '../store/db.js';
-import { countDeliveries, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
+import { countDeliveries, failedInBatch, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
+import { feedFailures, queuesOf, refusalsOf } from './bouncer-feed.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { createLedgerWriter } from './ledger.js';
 import { signOutgoing } from './signing.js';
-import { sendTransaction, type SmtpTransport } from './smtp.js';
+import { sendTransaction, type Outcome, type SmtpTransport } from './smtp.js';
 
 export interface BatchInput {
   workflowId: string;
@@ -82,10 +83,15 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
           pendingInBatch(deps.db, input.workflowId, input.batch),
         ]);
         const ref = { workflowId: input.workflowId, batch: input.batch, listId: list?.id ?? null };
+        const failed: Outcome['failed'] = [];
+        const record = async (outcome: Outcome) => {
+          await ledger.record(ref, outcome);
+          failed.push(...outcome.failed);
+        };
         if (input.mode === 'bulk') {
           const from = listSubAddress(input.list, 'bounces');
           const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), await signOutgoing(raw, input.list, deps));
-          await ledger.record(ref, outcome);
+          await record(outcome);
         } else {
           // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
           const secret = await siteSecret(deps.db);
@@ -105,8 +111,14 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
             const own = personal ? personal.render({ address: p.recipient, unsubscribeUrl: oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken) }) : raw;
             const message = await signOutgoing(own, input.list, deps);
             const outcome = await sendTransaction(transport, from, [p.recipient], message);
-            await ledger.record(ref, outcome);
+            await record(outcome);
           });
+        }
+        // Refusals (5xx) are bounces: once per batch, to the members' bouncers (policy refusals to the owners' summary).
+        // A retried attempt re-reads the batch's failures, in case the one before died between ledger and signals.
+        if (list?.settings.process_bounces) {
+          const refusals = Context.current().info.attempt > 1 ? await failedInBatch(deps.db, input.workflowId, input.batch) : failed;
+          if (refusals.length > 0) await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'delivery', refusalsOf(refusals));
         }
         return countDeliveries(deps.db, input.workflowId, input.batch);
       });

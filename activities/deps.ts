@@ -11,6 +11,8 @@ export interface ActivityDeps {
   hostname: string;
   /** DNS for sender authentication (SPF, DKIM, DMARC, ARC); without it posts are recorded as not verified. */
   dns?: DnsResolver;
+  /** The task queues of this deployment, for activities that start workflows (bounce processing's bouncers); the workers set it. */
+  taskQueues?: { core: string; delivery: string };
 }
 
 export function requireTransport(deps: ActivityDeps): SmtpTransport {

@@ -20,6 +20,7 @@ import {
   type DigestNumbering,
   type DigestPostRef,
 } from '../workflows/messages.js';
+import { feedFailures, queuesOf, refusalsOf } from './bouncer-feed.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { sendTransaction } from './smtp.js';
 
@@ -160,6 +161,7 @@ export function createDigestOutboundActivities(deps: ActivityDeps) {
         const from = listSubAddress(list.address, 'bounces');
         const chunk = list.settings.bulk_max_recipients;
         let deferred = 0;
+        const refused: { recipient: string; code: number | null; response: string }[] = [];
         for (const format of ['mime', 'plain'] as const) {
           const pending = await pendingSends(deps.db, issue.id, format);
           if (pending.length === 0) continue;
@@ -167,6 +169,7 @@ export function createDigestOutboundActivities(deps: ActivityDeps) {
           for (let i = 0; i < pending.length; i += chunk) {
             const outcome = await sendTransaction(transport, from, pending.slice(i, i + chunk), raw);
             await markSends(deps.db, issue.id, outcome.sent, 'sent', 250, null);
+            refused.push(...outcome.failed);
             for (const f of outcome.failed) {
               await markSends(deps.db, issue.id, [f.recipient], 'failed', f.code, f.response);
               await recordBounceEvent(deps.db, { listId: list.id, recipient: f.recipient, source: 'delivery', workflowId: digestWorkflowId(list.address), code: f.code, reason: f.response });
@@ -174,6 +177,10 @@ export function createDigestOutboundActivities(deps: ActivityDeps) {
             for (const d of outcome.deferred) await markSends(deps.db, issue.id, [d.recipient], 'pending', d.code, d.response);
             deferred += outcome.deferred.length;
           }
+        }
+        // Refusals are bounces for the members' bouncers; the issue is the bounce's ID, so a retried attempt counts nothing twice.
+        if (refused.length > 0 && list.settings.process_bounces) {
+          await feedFailures(Context.current().client, queuesOf(deps), list.address, `${digestWorkflowId(list.address)}/${input.volume}/${input.number}`, 'delivery', refusalsOf(refused));
         }
         const counts = await countSends(deps.db, issue.id);
         if (deferred > 0) throw new Error(`digest ${input.volume}/${input.number}: ${deferred} recipient(s) deferred; retrying them`);

@@ -1,6 +1,8 @@
 // Every activity, made from one factory that receives its dependencies.
 import type { ActivityDeps } from './deps.js';
 import { createArchiveActivities } from './archive.js';
+import { createBounceNoticeActivities } from './bounce-notify.js';
+import { createBounceActivities } from './bounces.js';
 import { createAuthenticityActivities } from './authenticity.js';
 import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
@@ -18,12 +20,13 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createConfirmActivities(deps),
     ...createArchiveActivities(deps),
     ...createDigestCoreActivities(deps),
+    ...createBounceActivities(deps),
   };
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
 export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
-  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps) };
+  return { ...createDeliveryActivities(deps, options), ...createNoticeActivities(deps), ...createDigestOutboundActivities(deps), ...createBounceNoticeActivities(deps) };
 }
 
 export type CoreActivities = ReturnType<typeof createCoreActivities>;

@@ -1,4 +1,5 @@
 // Group commit for the delivery ledger: SMTP outcomes from concurrent lanes are written in one transaction.
+import { classifySmtpRefusal } from '../mail/bounce-classify.js';
 import type { Db } from '../store/db.js';
 import { markInBatch, noteDeferred, recordBounceEvent } from '../store/deliveries.js';
 import type { Outcome } from './smtp.js';
@@ -55,7 +56,18 @@ async function write(db: Db, items: Waiting[]): Promise<void> {
     }
     for (const { ref, outcome } of items) {
       for (const f of outcome.failed) {
-        await recordBounceEvent(client, { listId: ref.listId, recipient: f.recipient, source: 'delivery', workflowId: ref.workflowId, code: f.code, reason: f.response });
+        const c = classifySmtpRefusal(f.recipient, f.code, f.response);
+        await recordBounceEvent(client, {
+          listId: ref.listId,
+          recipient: f.recipient,
+          source: 'delivery',
+          workflowId: ref.workflowId,
+          code: f.code,
+          reason: f.response,
+          classification: c.classification,
+          method: 'smtp',
+          status: c.status,
+        });
       }
     }
     for (const g of grouped(items, (o) => o.deferred)) await noteDeferred(client, g.ref.workflowId, g.ref.batch, g.recipients, g.code, g.response);

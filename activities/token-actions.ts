@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { verifyToken, type TokenClaims, type TokenKind } from '../mail/tokens.js';
 import { siteSecret } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
+import { reenableByToken } from './bounces.js';
 import type { ActivityDeps } from './deps.js';
 
 /** mail: a reply to a -confirm address; command: `confirm TOKEN` in -request mail; web: a POST to the confirm link. */
@@ -34,7 +35,9 @@ export type TokenHandler = (deps: ActivityDeps, client: Client, use: TokenUse) =
  * One handler per kind that can be confirmed this way. Moderation tokens are not here: they act only as a
  * reply from a moderator (activities/confirm.ts); approval and unsubscribe tokens have their own paths.
  */
-export const TOKEN_HANDLERS: Partial<Record<TokenKind, TokenHandler>> = {};
+export const TOKEN_HANDLERS: Partial<Record<TokenKind, TokenHandler>> = {
+  reenable: reenableByToken,
+};
 
 const refused = (headline: string, ...details: string[]): TokenResult => ({ state: 'refused', headline, details });
 

@@ -141,6 +141,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   bounces.command('parse <file>').description('the bounce detector\'s verdict on one message (.eml; "-" reads stdin): bounce or not, why, each failed recipient')
     .option('--json', 'JSON for scripts')
     .action(run(() => import('./bounces-parse.js').then((x) => x.bouncesParse)));
+  bounces.command('show <list> <address>').description("a member's bounce score, state, countdown and recent bounces (its bouncer workflow)")
+    .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesShow)));
+  bounces.command('reenable <list> <address>').description('turn delivery back on for a member disabled by bounces (cancels the removal countdown)')
+    .action(run(() => import('./bounces.js').then((x) => x.bouncesReenable)));
+  bounces.command('list <list>').description('members with bounce state: score, disabled, next warning or removal')
+    .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesList)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

@@ -77,6 +77,16 @@ export async function markInBatch(
   );
 }
 
+/** The recipients of one batch that were refused for good (5xx), with the server's answer. */
+export async function failedInBatch(db: Queryable, workflowId: string, batch: number): Promise<{ recipient: string; code: number | null; response: string }[]> {
+  const { rows } = await db.query<{ recipient: string; last_code: number | null; last_response: string | null }>(
+    `SELECT recipient, last_code, last_response FROM deliveries WHERE workflow_id = $1 AND batch = $2 AND status = 'failed'
+       AND COALESCE(last_response, '') NOT LIKE 'retry period expired:%'`,
+    [workflowId, batch],
+  );
+  return rows.map((r) => ({ recipient: r.recipient, code: r.last_code, response: r.last_response ?? '' }));
+}
+
 /** Notes a temporary failure: the recipients stay pending, with the attempt and the server's answer. */
 export async function noteDeferred(db: Queryable, workflowId: string, batch: number, recipients: string[], code: number | null, response: string): Promise<void> {
   if (recipients.length === 0) return;
@@ -120,12 +130,40 @@ export async function countDeliveries(db: Queryable, workflowId: string, batch?:
   return counts;
 }
 
-export async function recordBounceEvent(
-  db: Queryable,
-  e: { listId: number | null; recipient: string | null; source: 'delivery' | 'inbound'; workflowId: string; sha256?: string; code?: number | null; reason?: string | null },
-): Promise<void> {
+export interface BounceEventInput {
+  listId: number | null;
+  recipient: string | null;
+  source: 'delivery' | 'inbound';
+  workflowId: string;
+  sha256?: string;
+  code?: number | null;
+  reason?: string | null;
+  /** What bounce processing took it for (store/bounces.ts BounceClassification). */
+  classification?: string | null;
+  /** How the member was found: verp, dsn, heuristic, smtp, none. */
+  method?: string | null;
+  /** RFC 3463 x.y.z. */
+  status?: string | null;
+  /** Handed to the member's bouncer (counts towards the score unless the day already counted). */
+  scored?: boolean;
+}
+
+export async function recordBounceEvent(db: Queryable, e: BounceEventInput): Promise<void> {
   await db.query(
-    `INSERT INTO bounce_events (list_id, recipient, source, workflow_id, sha256, code, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.listId, e.recipient, e.source, e.workflowId, e.sha256 ?? null, e.code ?? null, e.reason?.slice(0, 1000) ?? null],
+    `INSERT INTO bounce_events (list_id, recipient, source, workflow_id, sha256, code, reason, classification, method, status, scored)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      e.listId,
+      e.recipient,
+      e.source,
+      e.workflowId,
+      e.sha256 ?? null,
+      e.code ?? null,
+      e.reason?.slice(0, 1000) ?? null,
+      e.classification ?? null,
+      e.method ?? null,
+      e.status?.slice(0, 20) ?? null,
+      e.scored ?? false,
+    ],
   );
 }

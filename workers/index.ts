@@ -54,7 +54,7 @@ export async function createCoreWorker(o: WorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createCoreActivities(o.deps),
+    activities: createCoreActivities({ ...o.deps, taskQueues: { core: o.taskQueue, delivery: o.deliveryTaskQueue } }),
     shutdownGraceTime: o.shutdownGraceTime ?? '30s',
   });
 }
@@ -64,7 +64,7 @@ export async function createDeliveryWorker(o: WorkerOptions): Promise<Worker> {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.deliveryTaskQueue,
-    activities: createOutboundActivities(o.deps, { connections: o.smtpConnections }),
+    activities: createOutboundActivities({ ...o.deps, taskQueues: { core: o.taskQueue, delivery: o.deliveryTaskQueue } }, { connections: o.smtpConnections }),
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: o.shutdownGraceTime ?? '30s',
   });

@@ -1,4 +1,4 @@
-// Mail to a list's other addresses: -owner is forwarded, -request and friends answered, -bounces kept.
+// Mail to a list's other addresses: -owner is forwarded, -request and friends answered (-bounces: workflows/bounce.ts).
 import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OutboundActivities } from '../activities/index.js';
 import { ListflowState, mailStatusQuery, type InboundMail, type MailStatus } from './messages.js';
@@ -29,7 +29,7 @@ export function tracker(mail: InboundMail, kind: string) {
   };
 }
 
-function activities(taskQueue: string) {
+export function activities(taskQueue: string) {
   return proxyActivities<OutboundActivities>({
     taskQueue,
     startToCloseTimeout: '5m',
@@ -47,15 +47,4 @@ export async function requestWorkflow(mail: InboundMail, options: { deliveryTask
   const t = tracker(mail, 'request');
   const result = await activities(options.deliveryTaskQueue).answerRequest({ list: mail.list, sha256: mail.sha256, envelopeFrom: mail.envelopeFrom });
   return t.finish('answered', result.detail);
-}
-
-export async function bounceWorkflow(mail: InboundMail, options: { deliveryTaskQueue: string }): Promise<MailStatus> {
-  const t = tracker(mail, 'bounce');
-  const result = await activities(options.deliveryTaskQueue).recordInboundBounce({
-    list: mail.list,
-    sha256: mail.sha256,
-    workflowId: t.status.workflowId,
-    detail: mail.detail,
-  });
-  return t.finish('recorded', result.detail);
 }

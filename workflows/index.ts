@@ -1,6 +1,9 @@
 // The workflows a core worker runs.
 export { postWorkflow } from './post.js';
-export { ownerWorkflow, requestWorkflow, bounceWorkflow } from './inbound.js';
+export { ownerWorkflow, requestWorkflow } from './inbound.js';
+export { bounceWorkflow } from './bounce.js';
+export { bouncerWorkflow } from './bouncer.js';
+export { policyNoticeWorkflow } from './bounce-policy.js';
 export { confirmWorkflow } from './confirm.js';
 export { remindersWorkflow } from './reminders.js';
 export { digestWorkflow } from './digest.js';

@@ -274,3 +274,79 @@ export function bouncerWorkflowId(list: string, address: string): string {
 
 /** Delivery turned back on by the member (a re-enable token by mail or link) or an owner: cancels the countdown. */
 export const reenableSignal = defineSignal<[{ by: string }]>('reenable');
+
+/** One bounce for the member's bouncer: an inbound report, or a refusal during delivery. */
+export interface BounceSignal {
+  /** When it was seen (for display; the bouncer counts days by its own clock). */
+  at: string;
+  permanent: boolean;
+  reason: string;
+  /** inbound: mail to -bounces; delivery: a 5xx during fan-out (posts and digests). */
+  source: 'inbound' | 'delivery';
+  /** What it came from (the bounce workflow, or the post/digest that was refused): a repeat with the same id is ignored. */
+  id: string;
+  status?: string | null;
+  method?: string;
+}
+
+export const bounceSignal = defineSignal<[BounceSignal]>('bounce');
+
+export type BouncerState = 'scoring' | 'disabled' | 'removed' | 'ended';
+
+export interface BouncerEvent {
+  at: string;
+  permanent: boolean;
+  reason: string;
+  source: string;
+  id: string;
+  status: string | null;
+  /** What it did: the score it added, or why it added nothing. */
+  effect: string;
+}
+
+export interface BouncerStatus {
+  list: string;
+  address: string;
+  state: BouncerState;
+  score: number;
+  threshold: number;
+  lastBounceAt: string | null;
+  disabledAt: string | null;
+  warningsSent: number;
+  warningsTotal: number;
+  nextAction: 'warning' | 'removal' | 'reset' | null;
+  nextActionAt: string | null;
+  /** The most recent bounces and re-enables, oldest first (bounded). */
+  events: BouncerEvent[];
+  /** Why it ended, when it did. */
+  detail: string;
+  updatedAt: string;
+}
+
+export const bouncerStatusQuery = defineQuery<BouncerStatus>('status');
+
+/** Refusals for policy reasons (5.7.x, DMARC, spam blocks): the owners get one summary a day per list, not one mail each. */
+export function policyNoticeWorkflowId(list: string): string {
+  return `bounce-policy/${list.toLowerCase()}`;
+}
+
+export interface PolicyRefusal {
+  address: string;
+  domain: string;
+  status: string | null;
+  reason: string;
+  at: string;
+}
+
+export const policyRefusalSignal = defineSignal<[PolicyRefusal]>('policy');
+
+export interface PolicyNoticeStatus {
+  list: string;
+  pending: number;
+  domains: { domain: string; count: number; reasons: string[]; addresses: string[]; first: string; last: string }[];
+  lastNoticeAt: string | null;
+  nextNoticeAt: string | null;
+  lastResult: string;
+}
+
+export const policyNoticeQuery = defineQuery<PolicyNoticeStatus>('status');

@@ -11,6 +11,8 @@ export interface Received {
 export interface RecorderFaults {
   /** RCPT replies by recipient address (lower-case): e.g. { 'bob@x': 450 } or 550. */
   rcpt?: Record<string, number>;
+  /** The text of those RCPT replies by recipient (default: "5.1.1 no such user" / "4.2.1 mailbox busy, try later"). */
+  rcptText?: Record<string, string>;
   /** Reply to the end of DATA for the next N transactions, e.g. { code: 451, times: 1 }. */
   data?: { code: number; times: number };
   /** Drop the connection after this many more accepted transactions (mid-batch), once. */
@@ -44,7 +46,8 @@ export async function startSmtpRecorder(faults: RecorderFaults = {}): Promise<Sm
     logger: false,
     onRcptTo(address, _session, callback) {
       const code = state.faults.rcpt?.[address.address.toLowerCase()];
-      if (code) return callback(fail(code, code >= 500 ? '5.1.1 no such user' : '4.2.1 mailbox busy, try later'));
+      const text = state.faults.rcptText?.[address.address.toLowerCase()];
+      if (code) return callback(fail(code, text ?? (code >= 500 ? '5.1.1 no such user' : '4.2.1 mailbox busy, try later')));
       callback();
     },
     onData(stream, session: SMTPServerSession, callback) {

@@ -1,4 +1,5 @@
-// A list's other addresses: -owner mail reaches the owners unchanged, -request mail gets help (never automatic mail), -bounces mail is recorded.
+// A list's other addresses: -owner mail reaches the owners unchanged, -request mail gets help (never automatic mail), -bounces mail is
+// recorded and counted against the member it names, or forwarded to the owners when it names none.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { listSubAddress } from '../../mail/address.js';
@@ -117,8 +118,8 @@ describe("ingress: a list's other addresses", () => {
     const id = expectedWorkflowId('bounce', list, raw, token);
     assert.equal(report.response, `250 2.0.0 queued as ${id}`);
 
-    const status = await waitForMailState(env.stack.client, id, ['recorded']);
-    assert.equal(status.detail, 'recorded a bounce for gone@example.com');
+    const status = await waitForMailState(env.stack.client, id, ['counted']);
+    assert.equal(status.detail, 'permanent failure for gone@example.com (VERP)');
     const { rows } = await env.stack.db.query<{ list_id: string; recipient: string | null; source: string; sha256: string }>(
       'SELECT list_id, recipient, source, sha256 FROM bounce_events WHERE workflow_id = $1',
       [id],
@@ -130,20 +131,23 @@ describe("ingress: a list's other addresses", () => {
     ['without a token', undefined],
     ['with a token no member has', 'feedfacefeedface0000'],
   ] as const) {
-    it(`records mail to -bounces ${what} without naming a member`, async () => {
+    it(`records mail to -bounces ${what} without naming a member, and forwards it to the owners`, async () => {
       const list = await createList(env.stack.db);
       await subscribe(env.stack.db, list, ['someone@example.com']);
+      const owner = `owner-${detail ?? 'none'}@example.org`;
+      await subscribe(env.stack.db, list, [owner], 'owner');
       const to = listSubAddress(list, 'bounces', detail);
       const raw = await buildMessage({ from: 'postmaster@mx.example.net', to, subject: 'Undeliverable' });
       await deliver(env.stack.smtpPort, { from: false, to: [to], raw });
       const id = expectedWorkflowId('bounce', list, raw, detail);
-      const status = await waitForMailState(env.stack.client, id, ['recorded']);
-      assert.equal(status.detail, 'recorded for bounce processing');
-      const { rows } = await env.stack.db.query<{ recipient: string | null; reason: string }>(
-        'SELECT recipient, reason FROM bounce_events WHERE workflow_id = $1',
+      const status = await waitForMailState(env.stack.client, id, ['forwarded']);
+      assert.match(status.detail, /a bounce naming no failed recipient.*; sent to owner-/);
+      const { rows } = await env.stack.db.query<{ recipient: string | null; classification: string }>(
+        'SELECT recipient, classification FROM bounce_events WHERE workflow_id = $1',
         [id],
       );
-      assert.deepEqual(rows, [{ recipient: null, reason: detail ? `VERP token ${detail}` : 'bounce without VERP token' }]);
+      assert.deepEqual(rows, [{ recipient: null, classification: 'unrecognised' }]);
+      await env.recorder.waitFor((r) => r.some((m) => m.to.includes(owner)));
     });
   }
 });
