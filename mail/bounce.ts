@@ -157,7 +157,9 @@ function fromDsn(raw: Buffer, leaves: MimeLeaf[]): BounceReport | null {
     // The address the list sent to is the one to act on: Original-Recipient when it is a mail address
     // (Final-Recipient may be an X.400 name or a rewritten local mailbox).
     const candidates = [f.get('original-recipient'), f.get('final-recipient')].filter((v): v is string => !!v).map(typedAddress);
-    const address = candidates.find((a) => a.length <= 320 && /^[^@\s/]+@[^@\s.]+(\.[^@\s.]+)+$/.test(a)) ?? candidates[0];
+    // An X.400 or other non-mail name (no '@') is no one the list can act on; the VERP token still names the member.
+    const address =
+      candidates.find((a) => a.length <= 320 && /^[^@\s/]+@[^@\s.]+(\.[^@\s.]+)+$/.test(a)) ?? candidates.find((a) => a.length <= 320 && /^[^@\s/]+@[^@\s]+$/.test(a));
     // An address with '...' is one the reporting MTA obscured: there is no one to act on.
     if (!address || address.includes('...')) continue;
     const actionWord = (f.get('action') ?? '').toLowerCase().split(/[\s(]/)[0] ?? '';
@@ -195,7 +197,7 @@ const BOUNCE_SUBJECT =
 const STRONG_BODY =
   /(message could not be delivered to|could not be delivered to the following|has not yet been delivered|following address(es)? failed|failed addresses follow|intended recipient:|delivery to the following recipients? failed|delivery has failed to these recipients|your message (was|could) not (be )?delivered|the following recipient\(s\) could not be reached|unable to deliver (your )?message to|permanent fatal errors|undeliverable to the following|user unknown|unknown user|no such user|mailbox unavailable)/i;
 const DAEMON_FROM = /(mailer[-_]?daemon|postmaster|mail delivery (subsystem|system)|mail administrator|mail ?system|mmdf|smtp gateway|notification|lotus|exchange|internet mail)/i;
-const TEMPORARY = /(attempts will continue|will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
+const TEMPORARY = /(attempts will continue|will (continue|keep) (trying|to try|retrying)|not yet been delivered|has been delayed|delivery (has been )?delayed|temporar(y|ily) (failure|error|deferred)|warning: (could not send|message)|still trying|(?<!permanently )deferred|will retry|retry (timeout|time) not reached|this is a warning|delay(ed)? (warning|notification))/i;
 /** Where the returned copy of the original message starts: addresses after it are not the failed ones. */
 const ORIGINAL = /^(-+ ?(this is a copy|original message|below this line|the original message|start of returned|returned message|message header follows|original message follows|copy of (the )?message)|\s*-+\s*(original message|forwarded message)|------ This is a copy|Received: from|Return-Path:)/im;
 

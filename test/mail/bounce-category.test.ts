@@ -95,6 +95,19 @@ describe('parseBounce sets the category and the policy verdict on real-shaped re
     });
   }
 
+  it('Yahoo\'s "permanently deferred" is permanent, and a reputation block', () => {
+    const [r] = parseBounce(fixture('bounces/yahoo-tss09.eml')).recipients;
+    assert.equal(r?.address, 'rita.hayworth.fan@yahoo.com');
+    assert.equal(r?.permanent, true);
+    assert.equal(r?.category, 'spam');
+    assert.equal(r && isPolicyRejection(r), true);
+  });
+
+  it('an X.400 Final-Recipient names no one: a bounce without a mail address (VERP still names the member)', () => {
+    const report = parseBounce(fixture('bounces/x400-only-dsn.eml'));
+    assert.deepEqual(report.recipients, []);
+  });
+
   it('the Yahoo text bounce carries its SMTP code and status', () => {
     const [r] = parseBounce(fixture('bounces/yahoo-policy.eml')).recipients;
     assert.equal(r?.smtpCode, 554);
