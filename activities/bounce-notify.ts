@@ -20,6 +20,7 @@ import { siteSecret } from '../store/db.js';
 import { getList } from '../store/lists.js';
 import { listStaff } from '../store/members.js';
 import { getMessage } from '../store/messages.js';
+import { FORWARD_MARK } from './bounces.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { signOutgoing } from './signing.js';
 import { sendTransaction } from './smtp.js';
@@ -51,7 +52,7 @@ export function createBounceNoticeActivities(deps: ActivityDeps) {
    * Automatic mail (Auto-Submitted: auto-generated, RFC 3834) From the list's -owner address with a -bounces return
    * path (the member's VERP one for member notices), so nothing answers it and its own bounces come back here.
    */
-  async function send(list: string, to: string[], returnPath: string, notice: Notice, options: { attach?: Buffer; replyTo?: string } = {}): Promise<BounceNoticeResult> {
+  async function send(list: string, to: string[], returnPath: string, notice: Notice, options: { attach?: Buffer; replyTo?: string; headers?: Record<string, string> } = {}): Promise<BounceNoticeResult> {
     if (to.length === 0) return { sent: [], failed: [], detail: 'nobody to tell' };
     const composer = new MailComposer({
       from: listSubAddress(list, 'owner'),
@@ -60,7 +61,7 @@ export function createBounceNoticeActivities(deps: ActivityDeps) {
       text: notice.text,
       messageId: `<${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}@${deps.hostname}>`,
       ...(options.replyTo ? { replyTo: options.replyTo } : {}),
-      headers: { 'Auto-Submitted': 'auto-generated', Precedence: 'bulk', 'X-BeenThere': list },
+      headers: { 'Auto-Submitted': 'auto-generated', Precedence: 'bulk', 'X-BeenThere': list, ...options.headers },
       ...(options.attach ? { attachments: [{ content: options.attach, contentType: 'message/rfc822', filename: 'bounce.eml' }] } : {}),
     });
     const raw = await composer.compile().build();
@@ -85,7 +86,7 @@ export function createBounceNoticeActivities(deps: ActivityDeps) {
 
   /** Owners' notices must arrive: a deferral is retried. */
   async function toOwners(list: string, notice: Notice, attach?: Buffer): Promise<BounceNoticeResult> {
-    const r = await send(list, await owners(list), listSubAddress(list, 'bounces'), notice, attach ? { attach } : {});
+    const r = await send(list, await owners(list), listSubAddress(list, 'bounces'), notice, attach ? { attach, headers: { [FORWARD_MARK]: list } } : {});
     if (r.failed.length > 0 && r.sent.length === 0 && /deferred/.test(r.detail)) throw new Error(`owner notice ${r.detail}`);
     return r;
   }

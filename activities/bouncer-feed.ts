@@ -11,6 +11,7 @@ import {
   policyNoticeWorkflowId,
   policyRefusalSignal,
   type BounceSignal,
+  type BouncerContext,
   type PolicyRefusal,
 } from '../workflows/messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -67,7 +68,15 @@ async function limited<T>(items: T[], limit: number, fn: (item: T) => Promise<vo
 }
 
 /** Member failures to their bouncers, policy refusals to the list's summary; a few RPCs in flight at a time. */
-export async function feedFailures(client: Client, queues: Queues, list: string, id: string, source: BounceSignal['source'], failures: MemberFailure[]): Promise<void> {
+export async function feedFailures(
+  client: Client,
+  queues: Queues,
+  list: string,
+  id: string,
+  source: BounceSignal['source'],
+  failures: MemberFailure[],
+  contextOf: (address: string) => BouncerContext | undefined = () => undefined,
+): Promise<void> {
   const at = new Date().toISOString();
   await limited(failures, 16, async (f) => {
     if (f.classification === 'policy') {
@@ -81,6 +90,7 @@ export async function feedFailures(client: Client, queues: Queues, list: string,
         id,
         status: f.status,
         method: f.method,
+        ...(contextOf(f.address) ? { context: contextOf(f.address) } : {}),
       });
     }
   });

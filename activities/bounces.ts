@@ -11,7 +11,7 @@ import { recordBounceEvent } from '../store/deliveries.js';
 import { getList, type List } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf } from '../store/unsubscriptions.js';
-import { bouncerStatusQuery, bouncerWorkflowId, reenableSignal, type BouncerStatus } from '../workflows/messages.js';
+import { bouncerStatusQuery, bouncerWorkflowId, reenableSignal, type BouncerContext, type BouncerSettings, type BouncerStatus } from '../workflows/messages.js';
 import { feedFailures, queuesOf } from './bouncer-feed.js';
 import type { ActivityDeps } from './deps.js';
 import type { TokenHandler, TokenResult } from './token-actions.js';
@@ -25,24 +25,9 @@ export interface InboundBounceOutcome {
   forwardWhy: string | null;
 }
 
-/** The settings a bouncer acts on, read afresh for each bounce and action. */
-export interface BouncerSettings {
-  processBounces: boolean;
-  threshold: number;
-  temporaryScore: number;
-  staleAfterDays: number;
-  warnings: number;
-  warningIntervalDays: number;
-  notifyOwnerOnDisable: boolean;
-  notifyOwnerOnRemoval: boolean;
-}
+export type { BouncerContext, BouncerSettings };
 
-export interface BouncerContext {
-  settings: BouncerSettings | null;
-  member: { address: string; verpToken: string; deliveryStatus: string } | null;
-}
-
-function bouncerSettings(list: List): BouncerSettings {
+export function bouncerSettings(list: List): BouncerSettings {
   const s = list.settings;
   return {
     processBounces: s.process_bounces,
@@ -65,6 +50,14 @@ async function memberRow(db: Queryable, listId: number, address: string) {
   return r ? { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status } : null;
 }
 
+async function membersWithTokens(db: Queryable, listId: number, addresses: string[]) {
+  const { rows } = await db.query<{ address: string; address_key: string; verp_token: string; delivery_status: string }>(
+    `SELECT address, address_key, verp_token, delivery_status FROM members WHERE list_id = $1 AND role = 'member' AND address_key = ANY($2::text[])`,
+    [listId, [...new Set(addresses.map(addressKey))]],
+  );
+  return new Map(rows.map((r) => [r.address_key, { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status }]));
+}
+
 /** Members among the addresses a report names, keyed by address key, as subscribed. */
 async function membersAmong(db: Queryable, listId: number, addresses: string[]): Promise<Map<string, string>> {
   if (addresses.length === 0) return new Map();
@@ -73,6 +66,17 @@ async function membersAmong(db: Queryable, listId: number, addresses: string[]):
     [listId, [...new Set(addresses.map(addressKey))].slice(0, 1000)],
   );
   return new Map(rows.map((r) => [r.address_key, r.address]));
+}
+
+/** The header listflow puts on bounces it forwards to the owners (activities/bounce-notify.ts), to know them when they come back. */
+export const FORWARD_MARK = 'X-Listflow-Forwarded-Bounce';
+
+async function allStaff(db: Queryable, listId: number, addresses: string[]): Promise<boolean> {
+  const { rows } = await db.query<{ address_key: string }>(
+    `SELECT DISTINCT address_key FROM members WHERE list_id = $1 AND role IN ('owner', 'moderator') AND address_key = ANY($2::text[])`,
+    [listId, addresses.map(addressKey)],
+  );
+  return rows.length === new Set(addresses.map(addressKey)).size;
 }
 
 function contentTypeOf(raw: Buffer): string {
@@ -161,8 +165,9 @@ export function createBounceActivities(deps: ActivityDeps) {
         feedbackReport: isFeedbackReport(contentTypeOf(raw)),
       });
       const scoring = list.settings.process_bounces;
-      // A bounce for a membership that has ended (its VERP token is in the unsubscriptions) is late news: kept, not forwarded.
-      const former = token && !verpMember && verdict.kind === 'unrecognised' ? await unsubscriptionOf(deps.db, list.address, token) : null;
+      // Mail to the VERP address of a membership that has ended (its token is in the unsubscriptions) is late news:
+      // a bounce of the removal notice, an auto-reply. Kept, not forwarded.
+      const former = token && !verpMember && (verdict.kind === 'unrecognised' || verdict.kind === 'not-bounce') ? await unsubscriptionOf(deps.db, list.address, token) : null;
 
       await transaction(deps.db, async (client) => {
         await client.query(`DELETE FROM bounce_events WHERE workflow_id = $1 AND source = 'inbound'`, [input.workflowId]);
@@ -183,13 +188,24 @@ export function createBounceActivities(deps: ActivityDeps) {
         }
       });
 
+      if (!former && verdict.forward && (raw.includes(FORWARD_MARK) || (verdict.unmatched.length > 0 && (await allStaff(deps.db, list.id, verdict.unmatched))))) {
+        // A bounce of listflow's own mail to the owners: forwarding it to them again would bounce again, for ever.
+        const why = raw.includes(FORWARD_MARK) ? 'a bounce of a bounce listflow forwarded' : `a bounce for the list's staff (${verdict.unmatched.join(', ')})`;
+        return { state: 'recorded', detail: `${why}; recorded, not forwarded (it would loop)`, forwardWhy: null };
+      }
       if (former) return { state: 'former-member', detail: `about ${former.address}, who left via ${former.via} at ${former.at.toISOString()}; recorded`, forwardWhy: null };
       if (!scoring) {
         const why = `process_bounces is off for ${list.address}: nothing was counted. ${verdict.why}`;
         return { state: 'recorded', detail: why, forwardWhy: verdict.kind === 'auto-reply' ? null : why };
       }
       if (verdict.failures.length > 0) {
-        await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'inbound', verdict.failures);
+        const settings = bouncerSettings(list);
+        const rows = await membersWithTokens(deps.db, list.id, verdict.failures.map((f) => f.address));
+        const contextOf = (address: string): BouncerContext | undefined => {
+          const member = rows.get(addressKey(address));
+          return member ? { settings, member } : undefined;
+        };
+        await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'inbound', verdict.failures, contextOf);
         const counted = verdict.failures.some((f) => f.classification !== 'policy');
         return { state: counted ? 'counted' : 'policy', detail: verdict.why, forwardWhy: null };
       }
@@ -217,12 +233,14 @@ export function createBounceActivities(deps: ActivityDeps) {
     },
 
     /** Ends the membership (recorded in unsubscriptions, via 'bounces'); 'already' when it had ended another way. */
-    async removeBouncingMember(input: { list: string; address: string }): Promise<{ outcome: 'removed' | 'already'; address: string }> {
+    async removeBouncingMember(input: { list: string; address: string; verpToken?: string }): Promise<{ outcome: 'removed' | 'already'; address: string }> {
       const list = await getList(deps.db, input.list);
       if (!list) return { outcome: 'already', address: input.address };
-      const member = await memberRow(deps.db, list.id, input.address);
-      if (!member) return { outcome: 'already', address: input.address };
-      const r = await unsubscribeByVerpToken(deps.db, list, member.verpToken, 'bounces');
+      // Exactly the membership that was disabled (its VERP token), never a later one of the same address.
+      const verpToken = input.verpToken ?? (await memberRow(deps.db, list.id, input.address))?.verpToken;
+      if (!verpToken) return { outcome: 'already', address: input.address };
+      const r = await unsubscribeByVerpToken(deps.db, list, verpToken, 'bounces');
+      const member = { address: r.record?.address ?? input.address };
       return { outcome: r.outcome === 'unsubscribed' ? 'removed' : 'already', address: member.address };
     },
   };

@@ -7,6 +7,7 @@ import { siteSecret } from '../store/db.js';
 import { countDeliveries, failedInBatch, pendingInBatch, type DeliveryCounts } from '../store/deliveries.js';
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
+import { bouncerSettings } from './bounces.js';
 import { feedFailures, queuesOf, refusalsOf } from './bouncer-feed.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { createLedgerWriter } from './ledger.js';
@@ -118,7 +119,16 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
         // A retried attempt re-reads the batch's failures, in case the one before died between ledger and signals.
         if (list?.settings.process_bounces) {
           const refusals = Context.current().info.attempt > 1 ? await failedInBatch(deps.db, input.workflowId, input.batch) : failed;
-          if (refusals.length > 0) await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'delivery', refusalsOf(refusals));
+          if (refusals.length > 0) {
+            // The bouncer need not read what this batch already knows: the settings and each member's VERP token.
+            const settings = bouncerSettings(list);
+            const tokens = new Map(pending.map((p) => [p.recipient.toLowerCase(), p.verpToken]));
+            const contextOf = (address: string) => {
+              const verpToken = tokens.get(address.toLowerCase());
+              return verpToken ? { settings, member: { address, verpToken, deliveryStatus: 'enabled' } } : undefined;
+            };
+            await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'delivery', refusalsOf(refusals), contextOf);
+          }
         }
         return countDeliveries(deps.db, input.workflowId, input.batch);
       });

@@ -17,6 +17,7 @@ import { findMember, memberOfLists } from '../store/members.js';
 import { loadSiteSettings } from '../store/site-settings.js';
 import { getMessage, putMessage } from '../store/messages.js';
 import type { InboundMail } from '../workflows/messages.js';
+import { feedFailures, queuesOf } from './bouncer-feed.js';
 import type { ActivityDeps } from './deps.js';
 import { mitigateDmarc } from './dmarc-policy.js';
 
@@ -163,7 +164,14 @@ export function createPostActivities(deps: ActivityDeps) {
           source: 'delivery',
           workflowId: input.workflowId,
           reason: 'temporary failures until the retry period ended',
+          classification: 'temporary',
+          method: 'smtp',
         });
+      }
+      // Each is a temporary bounce for the member's bouncer (it counts bounce_temporary_score, 0 by default).
+      if (list && list.settings.process_bounces && expired.length > 0) {
+        const failures = expired.map((address) => ({ address, classification: 'temporary' as const, method: 'smtp' as const, status: null, code: null, reason: 'temporary failures until the retry period ended' }));
+        await feedFailures(Context.current().client, queuesOf(deps), list.address, input.workflowId, 'delivery', failures);
       }
       return countDeliveries(deps.db, input.workflowId);
     },

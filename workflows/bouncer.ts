@@ -10,13 +10,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
-import type { BouncerSettings } from '../activities/bounces.js';
 import {
   bounceSignal,
   bouncerStatusQuery,
   ListflowState,
   reenableSignal,
   type BounceSignal,
+  type BouncerContext,
+  type BouncerSettings,
   type BouncerState,
   type BouncerStatus,
 } from './messages.js';
@@ -128,11 +129,24 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
     s.nextActionAt = iso(Date.parse(s.disabledAt) + s.warningsSent * cd.intervalDays * DAY_MS);
   };
 
-  async function context(): Promise<BouncerSettings | null> {
-    const ctx = await core.bouncerContext({ list: input.list, address: input.address });
+  async function context(given?: BouncerContext): Promise<BouncerSettings | null> {
+    // While disabled, always the database's word: a sender's snapshot may predate the disabling.
+    const ctx = given && s.state !== 'disabled' ? given : await core.bouncerContext({ list: input.list, address: input.address });
     if (!ctx.settings || !ctx.member) {
       end('ended', ctx.settings ? `${input.address} is no longer a member of ${input.list}` : `the list ${input.list} no longer exists`);
       return null;
+    }
+    if (s.state === 'disabled') {
+      // The countdown belongs to the membership it disabled: not to a new one (removed and added again), and not
+      // once delivery was turned back on some other way.
+      if (c.verpToken && ctx.member.verpToken !== c.verpToken) {
+        end('ended', `the membership of ${input.address} ended and a new one began; the countdown does not apply to it`);
+        return null;
+      }
+      if (ctx.member.deliveryStatus !== 'by_bounces') {
+        end('ended', `delivery to ${input.address} was turned back on (${ctx.member.deliveryStatus}); the countdown is cancelled`);
+        return null;
+      }
     }
     c.verpToken = ctx.member.verpToken;
     c.staleAfterDays = ctx.settings.staleAfterDays;
@@ -169,7 +183,7 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
   }
 
   async function remove(): Promise<void> {
-    const r = await core.removeBouncingMember({ list: input.list, address: input.address });
+    const r = await core.removeBouncingMember({ list: input.list, address: input.address, ...(c.verpToken ? { verpToken: c.verpToken } : {}) });
     if (r.outcome === 'already') return end('ended', `the membership of ${input.address} had already ended`);
     const member = await tellMember('removed');
     note({ reason: `removed from the list (member notice: ${member})`, source: 'member' }, 'removed');
@@ -197,7 +211,7 @@ export async function bouncerWorkflow(input: BouncerInput): Promise<BouncerStatu
     if (c.seen.includes(b.id)) return;
     c.seen.push(b.id);
     if (c.seen.length > KEEP_SEEN) c.seen.splice(0, c.seen.length - KEEP_SEEN);
-    const settings = await context();
+    const settings = await context(b.context);
     if (!settings) return;
     const previous = s.lastBounceAt;
     s.lastBounceAt = iso(Date.now());

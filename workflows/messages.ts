@@ -275,6 +275,24 @@ export function bouncerWorkflowId(list: string, address: string): string {
 /** Delivery turned back on by the member (a re-enable token by mail or link) or an owner: cancels the countdown. */
 export const reenableSignal = defineSignal<[{ by: string }]>('reenable');
 
+/** The settings a bouncer acts on (read afresh for each bounce and action). */
+export interface BouncerSettings {
+  processBounces: boolean;
+  threshold: number;
+  temporaryScore: number;
+  staleAfterDays: number;
+  warnings: number;
+  warningIntervalDays: number;
+  notifyOwnerOnDisable: boolean;
+  notifyOwnerOnRemoval: boolean;
+}
+
+/** The list's bounce settings and the member as they stand; null member: gone. */
+export interface BouncerContext {
+  settings: BouncerSettings | null;
+  member: { address: string; verpToken: string; deliveryStatus: string } | null;
+}
+
 /** One bounce for the member's bouncer: an inbound report, or a refusal during delivery. */
 export interface BounceSignal {
   /** When it was seen (for display; the bouncer counts days by its own clock). */
@@ -287,6 +305,8 @@ export interface BounceSignal {
   id: string;
   status?: string | null;
   method?: string;
+  /** The settings and member as the sender just read them, which saves the bouncer reading them again (a storm of bounces). */
+  context?: BouncerContext;
 }
 
 export const bounceSignal = defineSignal<[BounceSignal]>('bounce');

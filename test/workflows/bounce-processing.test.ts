@@ -4,8 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../workers/index.js';
 import { listSubAddress } from '../../mail/address.js';
 import type { Db } from '../../store/db.js';
+import { unsubscribeByVerpToken } from '../../store/unsubscriptions.js';
 import {
   bouncerStatusQuery,
   bouncerWorkflowId,
@@ -99,8 +102,11 @@ describe('bounce processing end to end', () => {
 
   it('scores a DSN, a VERP bounce and a heuristic bounce against the right members', async () => {
     const t = await setup();
-    const dsn = await bounceResult(await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.alice.toUpperCase() }));
+    const dsnResponse = await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.alice.toUpperCase() });
+    const dsn = await bounceResult(dsnResponse);
     assert.equal(dsn.state, 'counted', dsn.detail);
+    // Replay-safe: today's bounce workflow (patched path, local activity) replays its own history.
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'bounce' }, await env.stack.client.workflow.getHandle(queuedId(dsnResponse)).fetchHistory());
     assert.equal((await bouncer(t.list, t.alice, (s) => s.score === 1)).events[0]?.status, '5.1.1');
 
     const verp = await bounceResult(await sendBounce(env.stack.smtpPort, 'verp-forwarded.eml', { list: t.list, verp: await verpOf(env.stack.db, t.list, t.bob) }));
@@ -164,6 +170,26 @@ describe('bounce processing end to end', () => {
     assert.match(raw, /please take me off this list/);
     assert.match(raw, /Auto-Submitted: auto-generated/);
     assert.deepEqual((await recorded(t.list)).map((e) => e.classification), ['not-bounce', 'unrecognised']);
+  });
+
+  it('does not forward a bounce of the owners\' own mail back to them (it would loop)', async () => {
+    const t = await setup();
+    const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'dsn-user-unknown.eml', { list: t.list, member: t.owner }));
+    assert.equal(r.state, 'recorded', r.detail);
+    assert.match(r.detail, /a bounce for the list's staff .*not forwarded \(it would loop\)/);
+    assert.deepEqual(mailFor(env.recorder.received, t.owner), []);
+  });
+
+  it('records a bounce to the VERP address of a membership that has ended, without forwarding it', async () => {
+    const t = await setup();
+    const verp = await verpOf(env.stack.db, t.list, t.bob);
+    const { rows } = await env.stack.db.query<{ id: string }>('SELECT id FROM lists WHERE address = $1', [t.list]);
+    await unsubscribeByVerpToken(env.stack.db, { id: Number(rows[0]?.id), address: t.list }, verp, 'bounces');
+    const r = await bounceResult(await sendBounce(env.stack.smtpPort, 'verp-forwarded.eml', { list: t.list, verp }));
+    assert.equal(r.state, 'former-member', r.detail);
+    assert.match(r.detail, new RegExp(`about ${t.bob}, who left via bounces`));
+    assert.equal(await hasBouncer(t.list, t.bob), false);
+    assert.deepEqual(mailFor(env.recorder.received, t.owner), []);
   });
 
   it('with process_bounces off, records and forwards a bounce but scores nothing', async () => {

@@ -204,6 +204,21 @@ describe('the bounce score over weeks, on the time-skipping server', () => {
     assert.match(ended.detail, /no longer a member/);
   });
 
+  it('a countdown never removes a new membership of the same address', async () => {
+    const t = await setup(['bounce_score_threshold=1']);
+    await t.bounce();
+    await until(t.handle, (s) => s.state === 'disabled', 'disabled');
+    // An owner removes the address and adds it again: a new membership (new VERP token), delivery on.
+    await db().query(`DELETE FROM members WHERE lower(address) = lower($1)`, [t.member]);
+    await subscribe(db(), t.list, [t.member]);
+    await stack.env.sleep('7 days');
+    const ended = await resultWithin<BouncerStatus>(t.handle());
+    assert.equal(ended.state, 'ended');
+    assert.match(ended.detail, /a new one began/);
+    await stack.env.sleep('30 days');
+    assert.equal(await deliveryStatus(t.list, t.member), 'enabled', 'the new membership stays');
+  });
+
   it('continues as new after many bounces, keeping the score and the recent events', async () => {
     const t = await setup();
     const handle = await stack.env.client.workflow.signalWithStart<typeof bouncerWorkflow, [BounceSignal]>('bouncerWorkflow', {
