@@ -72,12 +72,14 @@ class Sender {
 
 interface Latency {
   samples: number[];
-  lost: number;
+  /** Posts the ingress did not take (no 250), and posts taken but not delivered within 180 s. */
+  refused: number;
+  late: number;
 }
 
 /** Posts to the live list once a second until stopped; each sample is 250 → first delivered copy. */
 function postEverySecond(port: number, recorder: Recorder, poster: string, label: string): { stop(): Promise<Latency> } {
-  const result: Latency = { samples: [], lost: 0 };
+  const result: Latency = { samples: [], refused: 0, late: 0 };
   const inFlight: Promise<void>[] = [];
   let running = true;
   let n = 0;
@@ -86,9 +88,10 @@ function postEverySecond(port: number, recorder: Recorder, poster: string, label
       const tick = performance.now();
       const { raw, messageId } = benchMessage(poster, LIVE, `${label} ${n++}`);
       inFlight.push(
-        sendRaw(port, poster, LIVE, raw)
-          .then(({ at }) => recorder.firstCopy(messageId, 180_000).then((first) => void result.samples.push(first - at)))
-          .catch(() => void result.lost++),
+        sendRaw(port, poster, LIVE, raw).then(
+          ({ at }) => recorder.firstCopy(messageId, 180_000).then((first) => void result.samples.push(first - at), () => void result.late++),
+          () => void result.refused++,
+        ),
       );
       await sleep(Math.max(0, 1000 - (performance.now() - tick)));
     }
@@ -245,7 +248,7 @@ export async function bounceStorm(ctx: BenchContext): Promise<void> {
     const rate = accepted / seconds;
     const lat = (l: Latency) => {
       const s = [...l.samples].sort((a, b) => a - b);
-      return `${num(percentile(s, 50))} / ${num(percentile(s, 99))} ms (${s.length}${l.lost ? `, ${l.lost} lost` : ''})`;
+      return `${num(percentile(s, 50))} / ${num(percentile(s, 99))} ms (${s.length} delivered${l.late ? `, ${l.late} not within 180 s` : ''}${l.refused ? `, ${l.refused} not accepted` : ''})`;
     };
     const complete = closed >= accepted && unseen.length === 0;
     printTable(
