@@ -11,6 +11,7 @@ interface Expected {
   temporary?: boolean;
   status?: string;
   smtp_code?: number | string;
+  std_reason?: string;
 }
 
 interface Score {
@@ -26,11 +27,22 @@ interface Score {
   statusRight: number;
   codeKnown: number;
   codeRight: number;
+  /** Messages the corpus says are not bounces, and how many of them parseBounce recognised as such. */
+  nonBounces: number;
+  nonBouncesRight: number;
+  reasonKnown: number;
+  reasonRight: number;
   ms: number;
   misses: string[];
 }
 
-const empty = (): Score => ({ messages: 0, bounceKnown: 0, bounceRight: 0, tp: 0, fp: 0, fn: 0, permKnown: 0, permRight: 0, statusKnown: 0, statusRight: 0, codeKnown: 0, codeRight: 0, ms: 0, misses: [] });
+const empty = (): Score => ({ messages: 0, bounceKnown: 0, bounceRight: 0, tp: 0, fp: 0, fn: 0, permKnown: 0, permRight: 0, statusKnown: 0, statusRight: 0, codeKnown: 0, codeRight: 0, nonBounces: 0, nonBouncesRight: 0, reasonKnown: 0, reasonRight: 0, ms: 0, misses: [] });
+
+/**
+ * The corpus's std_reason has no 'policy': Mail::DeliveryStatus::BounceParser files block-list and content refusals
+ * under 'spam', so listflow's 'policy' (authentication, block, prohibited) is scored as 'spam' there.
+ */
+const asCorpusReason = (category: string | undefined) => (category === 'policy' ? 'spam' : category);
 
 /** Addresses compared as the corpus README says: local part case-insensitively, domain case-insensitively too. */
 const key = (a: string) => a.trim().toLowerCase();
@@ -49,6 +61,10 @@ function scoreCorpus(dir: string, name: string): Score {
     const expectBounce = exp.bounce ?? (exp.recipients && exp.recipients.length > 0 ? true : null);
     if (expectBounce !== null && expectBounce !== undefined) {
       s.bounceKnown++;
+      if (expectBounce === false) {
+        s.nonBounces++;
+        if (!report.isBounce) s.nonBouncesRight++;
+      }
       if (report.isBounce === expectBounce) s.bounceRight++;
       else s.misses.push(`${exp.file}: bounce ${report.isBounce} (expected ${expectBounce}) — ${report.reason}`);
     }
@@ -71,6 +87,11 @@ function scoreCorpus(dir: string, name: string): Score {
       if (failed.some((r) => r.status === exp.status)) s.statusRight++;
       else s.misses.push(`${exp.file}: status ${failed.map((r) => r.status).join(', ')} expected ${exp.status}`);
     }
+    if (exp.std_reason) {
+      s.reasonKnown++;
+      if (failed.some((r) => asCorpusReason(r.category) === exp.std_reason)) s.reasonRight++;
+      else s.misses.push(`${exp.file}: reason ${failed.map((r) => r.category).join(', ')} expected ${exp.std_reason} — ${failed[0]?.diagnostic?.slice(0, 100) ?? ''}`);
+    }
     if (exp.smtp_code) {
       s.codeKnown++;
       if (failed.some((r) => r.smtpCode === Number(exp.smtp_code))) s.codeRight++;
@@ -87,10 +108,12 @@ function row(label: string, s: Score): string[] {
     label,
     String(s.messages),
     `${pct(s.bounceRight, s.bounceKnown)} (${s.bounceRight}/${s.bounceKnown})`,
-    `${pct(s.tp, s.tp + s.fp)}`,
+    `${pct(s.tp, s.tp + s.fp)} (${s.tp}/${s.tp + s.fp})`,
     `${pct(s.tp, s.tp + s.fn)} (${s.tp}/${s.tp + s.fn})`,
     `${pct(s.permRight, s.permKnown)} (${s.permRight}/${s.permKnown})`,
+    `${pct(s.nonBouncesRight, s.nonBounces)} (${s.nonBouncesRight}/${s.nonBounces})`,
     `${pct(s.statusRight, s.statusKnown)} (${s.statusRight}/${s.statusKnown})`,
+    `${pct(s.reasonRight, s.reasonKnown)} (${s.reasonRight}/${s.reasonKnown})`,
     `${pct(s.codeRight, s.codeKnown)} (${s.codeRight}/${s.codeKnown})`,
     num(s.messages / (s.ms / 1000)),
   ];
@@ -116,8 +139,13 @@ export async function bounces(): Promise<void> {
   if (process.env.BENCH_BOUNCE_VERBOSE) for (const m of total.misses) console.error(`# miss ${m}`);
   printTable(
     'bounces: parseBounce on real bounce corpora',
-    ['corpus', 'messages', 'bounce-or-not', 'recipient precision', 'recipient recall', 'permanent/temporary', 'status', 'SMTP code', 'messages/s'],
+    ['corpus', 'messages', 'bounce-or-not', 'recipient precision', 'recipient recall', 'permanent/temporary', 'non-bounces recognised', 'status', 'reason', 'SMTP code', 'messages/s'],
     rows,
-    [`corpus: ${dir} (BENCH_BOUNCE_CORPUS); BENCH_BOUNCE_VERBOSE=1 lists every miss`],
+    [
+      'targets per set: recipient recall ≥ 95 %, precision ≥ 98 %, non-bounces recognised ≥ 95 %.',
+      'Scored: the messages the corpus gives an answer for (its .jsonl); recipients compared case-insensitively; permanent/temporary',
+      "where the corpus says and listflow found a recipient; reason: a recipient's category against std_reason ('policy' scored as 'spam').",
+      `corpus: ${dir} (BENCH_BOUNCE_CORPUS); BENCH_BOUNCE_VERBOSE=1 lists every miss`,
+    ],
   );
 }

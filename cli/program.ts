@@ -148,6 +148,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   domains.command('list').description('domains with a DKIM key: selector, algorithm and the DNS record').option('--json', 'JSON for scripts')
     .action(run(() => import('./domains.js').then((x) => x.domainsList)));
   const bounces = program.command('bounces').description("bounce processing: what the detector makes of a message, and members' bounce state");
+  bounces.command('parse <file>').description('the bounce detector\'s verdict on one message (.eml; "-" reads stdin): bounce or not, why, each failed recipient')
+    .option('--json', 'JSON for scripts')
+    .action(run(() => import('./bounces-parse.js').then((x) => x.bouncesParse)));
   bounces.command('show <list> <address>').description("a member's bounce score, state, countdown and recent bounces (its bouncer workflow)")
     .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesShow)));
   bounces.command('reenable <list> <address>').description('turn delivery back on for a member disabled by bounces (cancels the removal countdown)')

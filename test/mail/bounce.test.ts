@@ -65,6 +65,10 @@ describe('parseBounce on hostile input never throws', () => {
     // Regression: unbounded address patterns took 20 s on this (quadratic backtracking).
     ['a bounce body that is one 200,000-character local part', Buffer.from(`From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n\nuser unknown ${'a'.repeat(200_000)}@${'b.'.repeat(50_000)}`)],
     ['a bounce of 100,000 double-spaced AOL screen names', Buffer.from(`From: MAILER-DAEMON@aol.com\n\nnot accepting mail from x:\n${'  ab  '.repeat(100_000)}@`)],
+    ['a 10 MB bounce body', Buffer.from(`From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail Returned to Sender\n\n<gone@example.org>: user unknown\n${'x'.repeat(10 * 1024 * 1024)}`)],
+    ['100,000 lines of addresses and status codes', Buffer.from(`From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n${Array.from({ length: 100_000 }, (_, i) => `  u${i}@example.org: 550 5.1.1 (expanded from: v${i}@example.org)`).join('\n')}`)],
+    ['NUL bytes everywhere', Buffer.from(`From: MAILER-DAEMON@x\0.example\nSubject: Undeliverable\0\n\n${'\0<a@b.example>:\0 550\0 user unknown\n'.repeat(50_000)}`)],
+    ['a 100,000-line delivery-status part', Buffer.from(`Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\nContent-Type: message/delivery-status\n\n${'Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 ' + 'spam '.repeat(40) + '\n\n'.repeat(1)}`.repeat(1) + 'X: y\n'.repeat(100_000))],
   ];
   for (const [name, raw] of inputs) {
     it(name, () => {
