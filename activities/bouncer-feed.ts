@@ -19,6 +19,8 @@ import type { ActivityDeps } from './deps.js';
 export interface Queues {
   core: string;
   delivery: string;
+  /** Bounce and bouncer workflows: a queue of their own, so a storm of bounces never queues ahead of posts. */
+  bounces: string;
 }
 
 export function queuesOf(deps: ActivityDeps): Queues {
@@ -30,7 +32,7 @@ export function queuesOf(deps: ActivityDeps): Queues {
 export async function signalBouncer(client: Client, queues: Queues, list: string, address: string, signal: BounceSignal): Promise<void> {
   await client.workflow.signalWithStart('bouncerWorkflow', {
     workflowId: bouncerWorkflowId(list, address),
-    taskQueue: queues.core,
+    taskQueue: queues.bounces,
     args: [{ list: list.toLowerCase(), address, deliveryTaskQueue: queues.delivery }],
     signal: bounceSignal,
     signalArgs: [signal],
@@ -46,7 +48,7 @@ export async function signalBouncer(client: Client, queues: Queues, list: string
 export async function signalPolicyRefusal(client: Client, queues: Queues, list: string, refusal: PolicyRefusal): Promise<void> {
   await client.workflow.signalWithStart('policyNoticeWorkflow', {
     workflowId: policyNoticeWorkflowId(list),
-    taskQueue: queues.core,
+    taskQueue: queues.bounces,
     args: [{ list: list.toLowerCase(), deliveryTaskQueue: queues.delivery }],
     signal: policyRefusalSignal,
     signalArgs: [refusal],

@@ -12,7 +12,7 @@ export interface ActivityDeps {
   /** DNS for sender authentication (SPF, DKIM, DMARC, ARC); without it posts are recorded as not verified. */
   dns?: DnsResolver;
   /** The task queues of this deployment, for activities that start workflows (bounce processing's bouncers); the workers set it. */
-  taskQueues?: { core: string; delivery: string };
+  taskQueues?: { core: string; delivery: string; bounces: string };
 }
 
 export function requireTransport(deps: ActivityDeps): SmtpTransport {

@@ -5,7 +5,7 @@ import { parseListRecipient, type ListRecipient } from '../mail/address.js';
 import type { Db } from '../store/db.js';
 import { existingLists, listAddresses } from '../store/lists.js';
 import { markStarted, putMessage, recordInbound } from '../store/messages.js';
-import { initialAttributes, type InboundMail, type MailKind } from '../workflows/messages.js';
+import { bounceTaskQueueOf, initialAttributes, type InboundMail, type MailKind } from '../workflows/messages.js';
 import { workflowIdFor } from '../mail/ids.js';
 
 export interface IngressOptions {
@@ -123,7 +123,8 @@ export function createIngress(options: IngressOptions): SMTPServer {
           await options.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
             options.client.workflow.start(WORKFLOW_TYPES[t.kind], {
               workflowId: id,
-              taskQueue: options.taskQueue,
+              // Bounces have a queue of their own (see workers/index.ts): a storm of them never queues ahead of posts.
+              taskQueue: t.kind === 'bounce' ? bounceTaskQueueOf(options.taskQueue) : options.taskQueue,
               args: [mail, { deliveryTaskQueue: options.deliveryTaskQueue, parallelBatches: options.parallelBatches }],
               workflowIdReusePolicy: 'REJECT_DUPLICATE',
               typedSearchAttributes: initialAttributes(t.recipient.list, t.kind, envelopeFrom),

@@ -8,7 +8,7 @@ import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
 import type { Db } from '../store/db.js';
 import { createWebServer } from '../web/server.js';
-import { createCoreWorker, createDeliveryWorker } from '../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker } from '../workers/index.js';
 import type { Config } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
 import { lockDataDir } from './lock.js';
@@ -100,7 +100,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         deps,
         smtpConnections: config.smtpConnections,
       };
-      if (roles.has('core')) workers.push(await createCoreWorker(options));
+      if (roles.has('core')) workers.push(...(await createCoreWorkers(options)));
       if (roles.has('delivery')) workers.push(await createDeliveryWorker(options));
     }
     if (workers.length) log('workers ready');

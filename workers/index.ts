@@ -4,6 +4,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCoreActivities, createOutboundActivities } from '../activities/index.js';
 import type { ActivityDeps } from '../activities/deps.js';
+import { bounceTaskQueueOf } from '../workflows/messages.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -48,15 +49,30 @@ export interface WorkerOptions {
   shutdownGraceTime?: string;
 }
 
-export async function createCoreWorker(o: WorkerOptions): Promise<Worker> {
-  return Worker.create({
-    connection: o.connection,
-    namespace: o.namespace,
-    taskQueue: o.taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createCoreActivities({ ...o.deps, taskQueues: { core: o.taskQueue, delivery: o.deliveryTaskQueue } }),
-    shutdownGraceTime: o.shutdownGraceTime ?? '30s',
-  });
+function queues(o: WorkerOptions) {
+  return { core: o.taskQueue, delivery: o.deliveryTaskQueue, bounces: bounceTaskQueueOf(o.taskQueue) };
+}
+
+/**
+ * The core role: one worker for posts, requests and the rest, and one for bounces and bouncers on a queue of
+ * their own with few slots and a bounded cache. A storm of 10,000 bounces then waits in its own queue while
+ * posts keep theirs, and 10,000 long-lived bouncers do not all sit in memory.
+ */
+export async function createCoreWorkers(o: WorkerOptions): Promise<Worker[]> {
+  const bundle = await workflowBundle();
+  const activities = createCoreActivities({ ...o.deps, taskQueues: queues(o) });
+  const common = { connection: o.connection, namespace: o.namespace, workflowBundle: bundle, activities, shutdownGraceTime: o.shutdownGraceTime ?? '30s' };
+  return [
+    await Worker.create({ ...common, taskQueue: o.taskQueue }),
+    await Worker.create({
+      ...common,
+      taskQueue: bounceTaskQueueOf(o.taskQueue),
+      maxConcurrentWorkflowTaskExecutions: 4,
+      maxConcurrentActivityTaskExecutions: 8,
+      maxConcurrentLocalActivityExecutions: 8,
+      maxCachedWorkflows: 1000,
+    }),
+  ];
 }
 
 export async function createDeliveryWorker(o: WorkerOptions): Promise<Worker> {
@@ -64,7 +80,7 @@ export async function createDeliveryWorker(o: WorkerOptions): Promise<Worker> {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.deliveryTaskQueue,
-    activities: createOutboundActivities({ ...o.deps, taskQueues: { core: o.taskQueue, delivery: o.deliveryTaskQueue } }, { connections: o.smtpConnections }),
+    activities: createOutboundActivities({ ...o.deps, taskQueues: queues(o) }, { connections: o.smtpConnections }),
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: o.shutdownGraceTime ?? '30s',
   });

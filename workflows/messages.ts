@@ -285,6 +285,11 @@ export function subscriptionWorkflowId(list: string, address: string): string {
 
 // ---- Bounces (issue 5): one entity workflow per list and member, `bouncer/<list>/<address>` ----
 
+/** The task queue of bounce and bouncer workflows, beside the core one (`listflow` → `listflow-bounces`). */
+export function bounceTaskQueueOf(taskQueue: string): string {
+  return `${taskQueue}-bounces`;
+}
+
 export function bouncerWorkflowId(list: string, address: string): string {
   return `bouncer/${list.toLowerCase()}/${address.trim().toLowerCase()}`;
 }

@@ -11,7 +11,7 @@ import { parseAssignment } from '../../mail/settings.js';
 import { createList, updateSettings } from '../../store/lists.js';
 import { addMembers } from '../../store/members.js';
 import { markStarted, putMessage, recordInbound } from '../../store/messages.js';
-import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker } from '../../workers/index.js';
 import { initialAttributes, statusQuery, type InboundMail, type PostState, type PostStatus } from '../../workflows/messages.js';
 import type { postWorkflow } from '../../workflows/post.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -41,7 +41,7 @@ describe('listflow held, approve, reject, discard and status', () => {
     transport = createSmtpTransport(recorder.url, 2, 'listflow.test');
     const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
     const options = { connection: temporal.native, namespace: 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 2, shutdownGraceTime: '1s' };
-    workers = [await createCoreWorker(options), await createDeliveryWorker(options)];
+    workers = [...(await createCoreWorkers(options)), await createDeliveryWorker(options)];
     runs = workers.map((w) => w.run());
     env = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: devServerAddress() };
   });

@@ -13,7 +13,7 @@ import { parseAssignments } from '../../mail/settings.js';
 import type { Db } from '../../store/db.js';
 import { createList as storeCreateList, updateSettings } from '../../store/lists.js';
 import { addMembers, type Role } from '../../store/members.js';
-import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker } from '../../workers/index.js';
 import { statusQuery, type PostState, type PostStatus } from '../../workflows/messages.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startSmtpRecorder, type SmtpRecorder } from './smtp-recorder.js';
@@ -54,7 +54,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const workerOptions = { connection: temporal.native, namespace: 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 4, shutdownGraceTime: '1s' };
   const workers: Worker[] = [];
   if (options.workers !== false) {
-    workers.push(await createCoreWorker(workerOptions), await createDeliveryWorker(workerOptions));
+    workers.push(...(await createCoreWorkers(workerOptions)), await createDeliveryWorker(workerOptions));
   }
   const runs = workers.map((w) => w.run());
   const ingress: SMTPServer = createIngress({

@@ -9,7 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
 import { workflowIdFor } from '../../mail/ids.js';
 import { putMessage } from '../../store/messages.js';
-import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker } from '../../workers/index.js';
 import type { InboundMail } from '../../workflows/messages.js';
 import type { postWorkflow } from '../../workflows/post.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -98,7 +98,7 @@ export function useTimeSkippingStack(quiet?: Parameters<typeof quietRuntimeDropp
     transport = createSmtpTransport(recorder.url, 2, 'listflow.test');
     const deps = { db: database.db, transport, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
     const options = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deliveryTaskQueue, deps, smtpConnections: 2, shutdownGraceTime: '1s' };
-    workers = [await createCoreWorker(options), await createDeliveryWorker(options)];
+    workers = [...(await createCoreWorkers(options)), await createDeliveryWorker(options)];
     runs = workers.map((w) => w.run());
     started = { env, database, recorder };
   });

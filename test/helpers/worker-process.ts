@@ -4,7 +4,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createSmtpTransport } from '../../activities/smtp.js';
 import { createPool } from '../../store/db.js';
-import { createCoreWorker, createDeliveryWorker } from '../../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker } from '../../workers/index.js';
 import { devServerAddress, quietRuntime } from './temporal.js';
 
 function required(name: string): string {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       smtpConnections,
       shutdownGraceTime: '1s',
     };
-    const workers = [await createCoreWorker(options), await createDeliveryWorker(options)];
+    const workers = [...(await createCoreWorkers(options)), await createDeliveryWorker(options)];
     process.once('SIGTERM', () => workers.forEach((w) => w.shutdown()));
     const runs = Promise.all(workers.map((w) => w.run()));
     process.stdout.write('ready\n');

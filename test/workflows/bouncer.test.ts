@@ -17,6 +17,7 @@ import {
   policyNoticeWorkflowId,
   type BounceSignal,
   type BouncerStatus,
+  bounceTaskQueueOf,
 } from '../../workflows/messages.js';
 import { mailFor } from '../helpers/read-mail.js';
 import { createList, subscribe } from '../helpers/stack.js';
@@ -27,7 +28,7 @@ const DAY_MS = 86_400_000;
 
 describe('the bounce score over weeks, on the time-skipping server', () => {
   const stack = useTimeSkippingStack();
-  const queues = () => ({ core: stack.taskQueue, delivery: stack.deliveryTaskQueue });
+  const queues = () => ({ core: stack.taskQueue, delivery: stack.deliveryTaskQueue, bounces: bounceTaskQueueOf(stack.taskQueue) });
   const db = () => stack.database.db;
 
   async function setup(settings: string[] = []) {
