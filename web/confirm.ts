@@ -11,7 +11,7 @@ import { siteSecret, type Db } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
 import { findRequest } from '../store/subscriptions.js';
 import { subscriptionStatusQuery } from '../workflows/messages.js';
-import { escapeHtml } from './unsubscribe.js';
+import { escapeHtml, page as basePage, send, tokenPath } from './pages.js';
 
 /** A confirmation needs no body at all; more than this is not read. */
 export const MAX_CONFIRM_BODY_BYTES = 8 * 1024;
@@ -33,44 +33,9 @@ class PageError extends Error {
   }
 }
 
+/** With `button`, a button of that label that posts back to the same URL. */
 function page(title: string, paragraphs: string[], button?: string): string {
-  // The form has no action: it posts back to the URL it came from, token included.
-  const form = button ? `<form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit">${escapeHtml(button)}</button></form>\n` : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1.2em}</style>
-</head><body>
-<h1>${escapeHtml(title)}</h1>
-${paragraphs.map((p) => `<p>${p}</p>\n`).join('')}${form}</body></html>
-`;
-}
-
-function send(res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    // The token is a credential: keep it out of caches, indexes and Referer headers.
-    'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
-    'x-robots-tag': 'noindex',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    ...headers,
-  });
-  res.end(html);
-}
-
-function parsePath(pathname: string): { list: string; token: string } | null {
-  const m = /^\/c\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
-  if (!m?.[1] || !m[2]) return null;
-  let list: string;
-  try {
-    list = decodeURIComponent(m[1]).toLowerCase();
-  } catch {
-    return null;
-  }
-  if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
-  return { list, token: m[2] };
+  return basePage(title, paragraphs, button ? { label: button, field: 'confirm', value: 'yes' } : undefined);
 }
 
 async function drainBody(req: http.IncomingMessage): Promise<void> {
@@ -125,7 +90,7 @@ export interface ConfirmHandlerOptions {
 export function createConfirmHandler(o: ConfirmHandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    const target = parsePath(new URL(req.url ?? '/', 'http://listflow').pathname);
+    const target = tokenPath('c', new URL(req.url ?? '/', 'http://listflow').pathname);
     if (!target) throw new PageError(404, 'Not found', 'This is not a confirmation link listflow issues: it should look like /c/&lt;list&gt;/&lt;token&gt;.');
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       throw new PageError(405, 'Method not allowed', `${escapeHtml(method)} is not used here: GET shows what will be confirmed, POST confirms it.`, { allow: 'GET, HEAD, POST' });

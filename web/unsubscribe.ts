@@ -6,6 +6,7 @@ import { mailtoUnsubscribe } from '../mail/links.js';
 import { verifyToken } from '../mail/tokens.js';
 import { siteSecret, type Db } from '../store/db.js';
 import { getList } from '../store/lists.js';
+import { escapeHtml, page as basePage, send, tokenPath } from './pages.js';
 import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf, type Unsubscription } from '../store/unsubscriptions.js';
 
 /** Far more than `List-Unsubscribe=One-Click` in any encoding a mail client uses; the rest is not read. */
@@ -33,51 +34,10 @@ class PageError extends Error {
   }
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
+/** With `form`, the button that posts List-Unsubscribe=One-Click back to the same URL. */
 function page(title: string, paragraphs: string[], form = false): string {
-  // The form has no action: it posts back to the URL it came from, token included.
-  const button = form
-    ? `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>\n`
-    : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1.2em}</style>
-</head><body>
-<h1>${escapeHtml(title)}</h1>
-${paragraphs.map((p) => `<p>${p}</p>\n`).join('')}${button}</body></html>
-`;
-}
-
-function send(res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    // The token in the URL is a credential for one membership: keep it out of caches, indexes and Referer headers.
-    'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
-    'x-robots-tag': 'noindex',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    ...headers,
-  });
-  res.end(html);
-}
-
-/** `/u/<list>/<token>` (an optional trailing slash), or null for anything else. */
-function parsePath(pathname: string): { list: string; token: string } | null {
-  const m = /^\/u\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
-  if (!m?.[1] || !m[2]) return null;
-  let list: string;
-  try {
-    list = decodeURIComponent(m[1]).toLowerCase();
-  } catch {
-    return null;
-  }
-  if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
-  return { list, token: m[2] };
+  return basePage(title, paragraphs, form ? { label: 'Unsubscribe', field: 'List-Unsubscribe', value: 'One-Click' } : undefined);
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -152,7 +112,7 @@ export function createOneClickHandler(db: Db, ended?: (done: OneClickDone) => vo
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    const target = parsePath(new URL(req.url ?? '/', 'http://listflow').pathname);
+    const target = tokenPath('u', new URL(req.url ?? '/', 'http://listflow').pathname);
     if (!target) throw new PageError(404, 'Not found', 'This is not an unsubscription link listflow issues: it should look like /u/&lt;list&gt;/&lt;token&gt;.');
     // HEAD is GET without a body (RFC 9110); neither changes anything.
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {

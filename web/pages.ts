@@ -1,0 +1,57 @@
+// The small HTML pages of link endpoints (/u/ one-click unsubscribe, /c/ confirm): one look, one set of headers.
+import type http from 'node:http';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A button that posts back to the page's own URL (token included), with one hidden field. */
+export interface PageButton {
+  label: string;
+  field: string;
+  value: string;
+}
+
+/** A page: escaped title, paragraphs as given (callers escape what they put in), an optional POST button. */
+export function page(title: string, paragraphs: string[], button?: PageButton): string {
+  // The form has no action: it posts back to the URL it came from, token included.
+  const form = button
+    ? `<form method="post"><input type="hidden" name="${escapeHtml(button.field)}" value="${escapeHtml(button.value)}"><button type="submit">${escapeHtml(button.label)}</button></form>\n`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}button{font-size:1.1em;padding:.4em 1.2em}</style>
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+${paragraphs.map((p) => `<p>${p}</p>\n`).join('')}${form}</body></html>
+`;
+}
+
+export function send(res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    // The token in the URL is a credential: keep it out of caches, indexes and Referer headers.
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-robots-tag': 'noindex',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(html);
+}
+
+/** `/<prefix>/<list>/<token>` (an optional trailing slash), or null for anything else. */
+export function tokenPath(prefix: string, pathname: string): { list: string; token: string } | null {
+  const m = new RegExp(`^/${prefix}/([^/]+)/([^/]+)/?$`).exec(pathname);
+  if (!m?.[1] || !m[2]) return null;
+  let list: string;
+  try {
+    list = decodeURIComponent(m[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+  if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
+  return { list, token: m[2] };
+}
