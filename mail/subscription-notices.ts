@@ -32,10 +32,15 @@ export interface ConfirmationNeeded {
   thenModerated: boolean;
 }
 
+/** How a request came, as the confirmation mail says it. */
+const VIA_WORDS: Record<string, string> = { mail: 'by mail', web: 'on the web', cli: 'from a list owner', 'one-click': 'by a one-click link' };
+
 /** To the address being (un)subscribed: it alone can confirm, so nobody is (un)subscribed by someone else's word. */
 export function confirmationNeeded(c: ConfirmationNeeded): Notice {
   const joining = c.action === 'subscribe';
-  const who = c.requestedBy && c.requestedBy.toLowerCase() !== c.address.toLowerCase() ? ` (asked by ${safe(c.requestedBy)}, ${safe(c.via, 20)})` : ` (${safe(c.via, 20)})`;
+  const how = VIA_WORDS[c.via] ?? safe(c.via, 20);
+  const other = c.requestedBy && c.requestedBy.toLowerCase() !== c.address.toLowerCase();
+  const who = c.via === 'cli' ? ` ${how} (${safe(c.requestedBy)})` : other ? ` from ${safe(c.requestedBy)} ${how}` : ` ${how}`;
   return {
     subject: safe(`Your confirmation is needed to ${joining ? 'join' : 'leave'} the ${c.displayName} mailing list`, 250),
     text: [

@@ -163,7 +163,7 @@ describe('listflow requests, approve/reject of requests, members add/remove with
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /^pending: a request for vic@example\.com is already pending/);
     await env.recorder.waitFor(() => mailFor(env.recorder.received, 'vic@example.com').length === 1);
-    assert.match(mailFor(env.recorder.received, 'vic@example.com')[0]?.text ?? '', /\(asked by cli:/);
+    assert.match(mailFor(env.recorder.received, 'vic@example.com')[0]?.text ?? '', /request from a list owner \(cli:/);
     const member = await cli('subscribe', list, 'owner-not@example.com');
     assert.equal(member.code, 0);
     started.push(subscriptionWorkflowId(list, 'owner-not@example.com'));

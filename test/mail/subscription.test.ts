@@ -69,7 +69,7 @@ describe('subscription messages', () => {
     assert.ok(n.text.includes(`      ${confirm.address}\n`));
     assert.ok(n.text.includes(`      ${confirm.url}\n`));
     assert.match(n.text, /send a message to dev-request@lists\.example with this line:\n {6}confirm abcdefgh234567\n/);
-    assert.match(n.text, /asked by eve@evil\.example X-Evil: 1, mail/);
+    assert.match(n.text, /request from eve@evil\.example X-Evil: 1 by mail to subscribe/);
     assert.match(n.text, /a list moderator will review/);
     assert.match(n.text, /expires in 3 day\(s\)/);
   });
