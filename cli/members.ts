@@ -15,7 +15,7 @@ import {
   type Role,
 } from '../store/members.js';
 import { removeMembersRecorded } from '../store/subscriptions.js';
-import { ListflowKind, ListflowList, memberNoticesSignal, memberNoticesWorkflowId } from '../workflows/messages.js';
+import { wakeMemberNotices } from '../runtime/member-notices.js';
 import { AddressCollector, addressLines, chunks } from './address-file.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -46,21 +46,10 @@ const CHUNK = 5000;
 async function sendOwed(ctx: Context, list: string, n: number, what: string): Promise<void> {
   try {
     const { client } = await ctx.temporal();
-    const workflowId = memberNoticesWorkflowId(list);
-    await client.workflow.signalWithStart('memberNoticesWorkflow', {
-      workflowId,
-      taskQueue: ctx.config.taskQueue,
-      args: [{ list, deliveryTaskQueue: ctx.config.deliveryTaskQueue }],
-      signal: memberNoticesSignal,
-      signalArgs: [],
-      typedSearchAttributes: [
-        { key: ListflowList, value: list },
-        { key: ListflowKind, value: 'member-notices' },
-      ],
-    });
+    const workflowId = await wakeMemberNotices(client, { taskQueue: ctx.config.taskQueue, deliveryTaskQueue: ctx.config.deliveryTaskQueue }, list);
     ctx.out(`${count(n, `${what} message`)} to send (${workflowId})\n`);
   } catch (err) {
-    ctx.warn(`${count(n, `${what} message`)} not sent yet: ${(err as Error).message}; they go out with the next members add or remove on ${list} while listflow runs`);
+    ctx.warn(`${count(n, `${what} message`)} not sent yet: ${(err as Error).message}; they go out when listflow next starts, or with the next members add or remove on ${list}`);
   }
 }
 

@@ -12,6 +12,7 @@ import { createCoreWorkers, createDeliveryWorker } from '../workers/index.js';
 import type { Config } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
 import { lockDataDir } from './lock.js';
+import { wakeOwedMemberNotices } from './member-notices.js';
 import { startOutbox } from './outbox.js';
 import { describeListenError } from './ports.js';
 import { connectTemporal, prepareNamespace, startDevServer } from './temporal.js';
@@ -104,6 +105,14 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       if (roles.has('delivery')) workers.push(await createDeliveryWorker(options));
     }
     if (workers.length) log('workers ready');
+    if (roles.has('core')) {
+      // Welcomes and goodbyes owed by a `members add|remove` that could not reach Temporal go out now.
+      const owed = await wakeOwedMemberNotices(db, client, { taskQueue: config.taskQueue, deliveryTaskQueue: config.deliveryTaskQueue }).catch((err: Error) => {
+        log(`owed welcome/goodbye messages not sent yet: ${err.message}`);
+        return [];
+      });
+      if (owed.length) log(`sending owed welcome/goodbye messages for ${owed.join(', ')}`);
+    }
     const runs = workers.map((w) => w.run());
     cleanups.push(async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -145,3 +145,13 @@ export async function countOwed(db: Queryable, list: { id: number; address: stri
   );
   return Number(rows[0]?.n ?? 0);
 }
+
+/** Lists that still owe welcomes or goodbyes (e.g. added while Temporal was down). */
+export async function listsOwingNotices(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ address: string }>(
+    `SELECT l.address FROM lists l WHERE EXISTS (SELECT 1 FROM members m WHERE m.list_id = l.id AND m.welcome_pending)
+        OR EXISTS (SELECT 1 FROM unsubscriptions u WHERE u.list_address = l.address AND u.goodbye_pending)
+     ORDER BY l.address`,
+  );
+  return rows.map((r) => r.address);
+}
