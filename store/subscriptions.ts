@@ -155,3 +155,9 @@ export async function listsOwingNotices(db: Queryable): Promise<string[]> {
   );
   return rows.map((r) => r.address);
 }
+
+/** The goodbye for a membership that ended (by its VERP token) is owed: member-notices sends it. */
+export async function markGoodbyeOwed(db: Queryable, listAddress: string, verpToken: string): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE unsubscriptions SET goodbye_pending = true WHERE list_address = $1 AND verp_token = $2`, [listAddress.toLowerCase(), verpToken]);
+  return (rowCount ?? 0) > 0;
+}

@@ -8,6 +8,8 @@ import { ListflowKind, ListflowList, ListflowSender, ListflowState, moderateUpda
 import { createConfirmHandler, isConfirmPath } from './confirm.js';
 import { createOneClickHandler, isOneClickPath, type OneClickDone } from './unsubscribe.js';
 import { subscriptionWorkflowId } from '../workflows/messages.js';
+import { wakeMemberNotices } from '../runtime/member-notices.js';
+import { markGoodbyeOwed } from '../store/subscriptions.js';
 
 export interface WebOptions {
   db: Db;
@@ -97,7 +99,7 @@ export function createWebServer(o: WebOptions): http.Server {
   }
 
   const deps = { db: o.db, publicUrl: o.publicUrl ?? 'http://127.0.0.1:8025', hostname: o.hostname ?? 'localhost' };
-  const oneClick = createOneClickHandler(o.db, o.taskQueue && o.deliveryTaskQueue ? goodbyeStarter(o.client, o.taskQueue, o.deliveryTaskQueue) : undefined);
+  const oneClick = createOneClickHandler(o.db, o.taskQueue && o.deliveryTaskQueue ? goodbyeStarter(o.db, o.client, o.taskQueue, o.deliveryTaskQueue) : undefined);
   const confirm = createConfirmHandler({ db: o.db, client: o.client, deps });
   return http.createServer((req, res) => {
     // RFC 8058 one-click links (/u/…) and confirm links (/c/…) answer HTML pages, not JSON.
@@ -122,7 +124,7 @@ export function createWebServer(o: WebOptions): http.Server {
  * it), that sends the goodbye message. The removal itself is already done and recorded, so a Temporal that is
  * down (or a request for the same address already running) costs the goodbye only, never the unsubscription.
  */
-function goodbyeStarter(client: Client, taskQueue: string, deliveryTaskQueue: string): (done: OneClickDone) => void {
+function goodbyeStarter(db: Db, client: Client, taskQueue: string, deliveryTaskQueue: string): (done: OneClickDone) => void {
   return (done) => {
     const now = new Date().toISOString();
     client.workflow
@@ -152,8 +154,15 @@ function goodbyeStarter(client: Client, taskQueue: string, deliveryTaskQueue: st
           { key: ListflowSender, value: done.address.toLowerCase() },
         ],
       })
-      .catch((err: Error) => {
-        process.stderr.write(`listflow: no goodbye for the one-click unsubscription of ${done.address} from ${done.list}: ${err.message}\n`);
+      .catch(async (err: Error) => {
+        // A request for the same address is running, or Temporal is down: the goodbye is owed instead, and the
+        // list's member-notices workflow sends it (now, or when listflow next starts).
+        try {
+          await markGoodbyeOwed(db, done.list, done.verpToken);
+          await wakeMemberNotices(client, { taskQueue, deliveryTaskQueue }, done.list);
+        } catch (again) {
+          process.stderr.write(`listflow: the goodbye for the one-click unsubscription of ${done.address} from ${done.list} waits (${err.message}; ${(again as Error).message})\n`);
+        }
       });
   };
 }

@@ -372,6 +372,27 @@ describe('subscriptions', () => {
     assert.equal(mailFor(env.recorder.received, 'ned@example.com').length, 0);
   });
 
+  it('one-click while an unsubscription request for the address waits: removed at once, and the goodbye still comes', async () => {
+    const list = await createList(env.stack.db);
+    await subscribe(env.stack.db, list, ['ola@example.com']);
+    assert.equal((await ask(list, 'ola@example.com', { action: 'unsubscribe' })).outcome, 'started');
+    await mailTo('ola@example.com', isConfirmation, 'confirmation');
+    const l = await getList(env.stack.db, list);
+    const ola = (await findMember(env.stack.db, l?.id ?? -1, 'ola@example.com'))[0];
+    assert.ok(ola);
+    // The one-click's own unsubscription workflow cannot start beside the waiting request (same ID).
+    const res = await fetch(oneClickUrl(await siteSecret(env.stack.db), base, list, ola.verpToken), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(await isMember(list, 'ola@example.com'), false);
+    await mailTo('ola@example.com', isGoodbye, 'goodbye sent as an owed message');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(mailFor(env.recorder.received, 'ola@example.com').filter(isGoodbye).length, 1, 'one goodbye');
+  });
+
   it('a request confirmed after an owner already added the address changes nothing and sends no second welcome', async () => {
     const list = await createList(env.stack.db);
     await ask(list, 'xena@example.com');
