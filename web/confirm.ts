@@ -11,7 +11,7 @@ import { siteSecret, type Db } from '../store/db.js';
 import { getList, type List } from '../store/lists.js';
 import { findRequest } from '../store/subscriptions.js';
 import { subscriptionStatusQuery } from '../workflows/messages.js';
-import { escapeHtml, page as basePage, send, tokenPath } from './pages.js';
+import { escapeHtml, page as basePage, pageHandler, PageError, readLimitedBody, send, tokenPath } from './pages.js';
 
 /** A confirmation needs no body at all; more than this is not read. */
 export const MAX_CONFIRM_BODY_BYTES = 8 * 1024;
@@ -22,33 +22,11 @@ export function isConfirmPath(url: string | undefined): boolean {
   return CONFIRM_PATH.test(url ?? '');
 }
 
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 /** With `button`, a button of that label that posts back to the same URL. */
 function page(title: string, paragraphs: string[], button?: string): string {
   return basePage(title, paragraphs, button ? { label: button, field: 'confirm', value: 'yes' } : undefined);
 }
 
-async function drainBody(req: http.IncomingMessage): Promise<void> {
-  const tooLarge = () => new PageError(413, 'Request too large', `The request body is larger than ${MAX_CONFIRM_BODY_BYTES} bytes, so nothing was changed; confirming needs no body.`, { connection: 'close' });
-  if (Number(req.headers['content-length'] ?? 0) > MAX_CONFIRM_BODY_BYTES) throw tooLarge();
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_CONFIRM_BODY_BYTES) throw tooLarge();
-  }
-}
-
-/** What the button will do, in words, as far as the token and the database say. */
 /** The state of a subscription workflow: 'ended' when it has, null when Temporal cannot say now. */
 async function stateOf(client: Client, workflowId: string): Promise<string | null> {
   try {
@@ -60,6 +38,7 @@ async function stateOf(client: Client, workflowId: string): Promise<string | nul
   }
 }
 
+/** What the button will do, in words, as far as the token and the database say. */
 async function describe(db: Db, client: Client, list: List, claims: TokenClaims): Promise<{ title: string; text: string; done?: boolean } | null> {
   const name = `<strong>${escapeHtml(list.displayName)}</strong> (${escapeHtml(list.address)})`;
   if (claims.kind === 'subscription') {
@@ -95,7 +74,7 @@ export function createConfirmHandler(o: ConfirmHandlerOptions): (req: http.Incom
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       throw new PageError(405, 'Method not allowed', `${escapeHtml(method)} is not used here: GET shows what will be confirmed, POST confirms it.`, { allow: 'GET, HEAD, POST' });
     }
-    if (method === 'POST') await drainBody(req);
+    if (method === 'POST') await readLimitedBody(req, MAX_CONFIRM_BODY_BYTES, 'confirming needs no body');
     const check = verifyToken(await siteSecret(o.db), target.token, target.list, Math.floor(Date.now() / 1000));
     if (!check.ok) {
       if (check.why === 'expired') throw new PageError(410, 'Link expired', `This confirmation link has expired (${escapeHtml(check.message)}); nothing was changed. Make the request again to get a new one.`);
@@ -124,19 +103,5 @@ export function createConfirmHandler(o: ConfirmHandlerOptions): (req: http.Incom
     send(res, 409, page('Not confirmed', [escapeHtml(result.headline), ...details, `Questions go to the list owners: <a href="mailto:${escapeHtml(owner)}">${escapeHtml(owner)}</a>.`]));
   }
 
-  return async (req, res) => {
-    try {
-      await handle(req, res);
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof PageError) {
-        send(res, err.status, page(err.title, [err.message]), err.headers);
-        return;
-      }
-      send(res, 500, page('Something went wrong', ['The request could not be completed. Please try again later.']));
-    }
-  };
+  return pageHandler(handle);
 }

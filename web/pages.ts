@@ -55,3 +55,48 @@ export function tokenPath(prefix: string, pathname: string): { list: string; tok
   if (!/^[^\s@/]+@[^\s@/]+\.[^\s@/]+$/.test(list) || !/^[A-Za-z2-7]{16,256}$/.test(m[2])) return null;
   return { list, token: m[2] };
 }
+
+/** An answer other than 200; its message is HTML, so whatever it quotes is escaped where it is built. */
+export class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a request body of at most `max` bytes; past that, a 413 that closes the connection rather than read on. */
+export async function readLimitedBody(req: http.IncomingMessage, max: number, why: string): Promise<Buffer> {
+  const tooLarge = () => new PageError(413, 'Request too large', `The request body is larger than ${max} bytes, so nothing was changed; ${why}.`, { connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > max) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Wraps a page handler so that it answers every request itself and never rejects: PageError as its page, the rest 500. */
+export function pageHandler(handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof PageError) {
+        send(res, err.status, page(err.title, [err.message]), err.headers);
+        return;
+      }
+      send(res, 500, page('Something went wrong', ['The request could not be completed. Please try again later.']));
+    }
+  };
+}

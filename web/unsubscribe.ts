@@ -6,7 +6,7 @@ import { mailtoUnsubscribe } from '../mail/links.js';
 import { verifyToken } from '../mail/tokens.js';
 import { siteSecret, type Db } from '../store/db.js';
 import { getList } from '../store/lists.js';
-import { escapeHtml, page as basePage, send, tokenPath } from './pages.js';
+import { escapeHtml, page as basePage, pageHandler, PageError, readLimitedBody, send, tokenPath } from './pages.js';
 import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf, type Unsubscription } from '../store/unsubscriptions.js';
 
 /** Far more than `List-Unsubscribe=One-Click` in any encoding a mail client uses; the rest is not read. */
@@ -22,38 +22,10 @@ export function isOneClickPath(url: string | undefined): boolean {
   return ONE_CLICK_PATH.test(url ?? '');
 }
 
-/** An answer other than 200; its message is HTML, so whatever it quotes is escaped where it is built. */
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 
 /** With `form`, the button that posts List-Unsubscribe=One-Click back to the same URL. */
 function page(title: string, paragraphs: string[], form = false): string {
   return basePage(title, paragraphs, form ? { label: 'Unsubscribe', field: 'List-Unsubscribe', value: 'One-Click' } : undefined);
-}
-
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () =>
-    // Stop here and close the connection rather than read a large body to its end.
-    new PageError(413, 'Request too large', `The request body is larger than ${MAX_BODY_BYTES} bytes, so nothing was changed; a one-click unsubscription needs only “List-Unsubscribe=One-Click”.`, { connection: 'close' });
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 const BAD_BODY = 'A one-click unsubscription is a POST whose body is List-Unsubscribe=One-Click (RFC 8058), as application/x-www-form-urlencoded or multipart/form-data.';
@@ -118,7 +90,7 @@ export function createOneClickHandler(db: Db, ended?: (done: OneClickDone) => vo
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       throw new PageError(405, 'Method not allowed', `${escapeHtml(method)} is not used here: GET shows the confirmation form, POST unsubscribes.`, { allow: 'GET, HEAD, POST' });
     }
-    const body = method === 'POST' ? await readBody(req) : null;
+    const body = method === 'POST' ? await readLimitedBody(req, MAX_BODY_BYTES, 'a one-click unsubscription needs only “List-Unsubscribe=One-Click”') : null;
 
     const check = verifyToken(await getSecret(), target.token, target.list, Math.floor(Date.now() / 1000));
     if (!check.ok) {
@@ -172,19 +144,5 @@ export function createOneClickHandler(db: Db, ended?: (done: OneClickDone) => vo
     );
   }
 
-  return async (req, res) => {
-    try {
-      await handle(req, res);
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof PageError) {
-        send(res, err.status, page(err.title, [err.message]), err.headers);
-        return;
-      }
-      send(res, 500, page('Something went wrong', ['The request could not be completed. Please try again later.']));
-    }
-  };
+  return pageHandler(handle);
 }
