@@ -11,6 +11,7 @@ import { recordBounceEvent } from '../store/deliveries.js';
 import { getList, type List } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { memberByVerpToken, unsubscribeByVerpToken, unsubscriptionOf } from '../store/unsubscriptions.js';
+import { findMember } from '../store/members.js';
 import { bouncerStatusQuery, bouncerWorkflowId, reenableSignal, type BouncerContext, type BouncerSettings, type BouncerStatus } from '../workflows/messages.js';
 import { feedFailures, queuesOf } from './bouncer-feed.js';
 import type { ActivityDeps } from './deps.js';
@@ -41,31 +42,20 @@ export function bouncerSettings(list: List): BouncerSettings {
   };
 }
 
+/** The address's membership (role member) as a bouncer knows it; null when it is not a member. */
 async function memberRow(db: Queryable, listId: number, address: string) {
-  const { rows } = await db.query<{ address: string; verp_token: string; delivery_status: string }>(
-    `SELECT address, verp_token, delivery_status FROM members WHERE list_id = $1 AND address_key = $2 AND role = 'member'`,
-    [listId, addressKey(address)],
-  );
-  const r = rows[0];
-  return r ? { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status } : null;
+  const m = (await findMember(db, listId, address)).find((r) => r.role === 'member');
+  return m ? { address: m.address, verpToken: m.verpToken, deliveryStatus: m.deliveryStatus } : null;
 }
 
-async function membersWithTokens(db: Queryable, listId: number, addresses: string[]) {
+/** The members (role member) among some addresses, keyed by address key; at most 1,000 addresses are looked up. */
+async function membersByKey(db: Queryable, listId: number, addresses: string[]) {
+  if (addresses.length === 0) return new Map<string, { address: string; verpToken: string; deliveryStatus: string }>();
   const { rows } = await db.query<{ address: string; address_key: string; verp_token: string; delivery_status: string }>(
     `SELECT address, address_key, verp_token, delivery_status FROM members WHERE list_id = $1 AND role = 'member' AND address_key = ANY($2::text[])`,
-    [listId, [...new Set(addresses.map(addressKey))]],
-  );
-  return new Map(rows.map((r) => [r.address_key, { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status }]));
-}
-
-/** Members among the addresses a report names, keyed by address key, as subscribed. */
-async function membersAmong(db: Queryable, listId: number, addresses: string[]): Promise<Map<string, string>> {
-  if (addresses.length === 0) return new Map();
-  const { rows } = await db.query<{ address: string; address_key: string }>(
-    `SELECT address, address_key FROM members WHERE list_id = $1 AND role = 'member' AND address_key = ANY($2::text[])`,
     [listId, [...new Set(addresses.map(addressKey))].slice(0, 1000)],
   );
-  return new Map(rows.map((r) => [r.address_key, r.address]));
+  return new Map(rows.map((r) => [r.address_key, { address: r.address, verpToken: r.verp_token, deliveryStatus: r.delivery_status }]));
 }
 
 /** The header listflow puts on bounces it forwards to the owners (activities/bounce-notify.ts), to know them when they come back. */
@@ -158,10 +148,10 @@ export function createBounceActivities(deps: ActivityDeps) {
       const report = parseBounce(raw);
       const token = input.detail?.toLowerCase();
       const verpMember = token ? await memberByVerpToken(deps.db, list.id, token) : null;
-      const members = await membersAmong(deps.db, list.id, report.recipients.map((r) => r.address));
+      const members = await membersByKey(deps.db, list.id, report.recipients.map((r) => r.address));
       const verdict = classifyBounce(report, {
         verpMember,
-        memberFor: (a) => members.get(addressKey(a)) ?? null,
+        memberFor: (a) => members.get(addressKey(a))?.address ?? null,
         feedbackReport: isFeedbackReport(contentTypeOf(raw)),
       });
       const scoring = list.settings.process_bounces;
@@ -200,7 +190,7 @@ export function createBounceActivities(deps: ActivityDeps) {
       }
       if (verdict.failures.length > 0) {
         const settings = bouncerSettings(list);
-        const rows = await membersWithTokens(deps.db, list.id, verdict.failures.map((f) => f.address));
+        const rows = await membersByKey(deps.db, list.id, verdict.failures.map((f) => f.address));
         const contextOf = (address: string): BouncerContext | undefined => {
           const member = rows.get(addressKey(address));
           return member ? { settings, member } : undefined;

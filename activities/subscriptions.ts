@@ -93,21 +93,7 @@ export async function startSubscriptionRequest(
 
   const workflowId = subscriptionWorkflowId(list.address, address);
   try {
-    await client.workflow.start('subscriptionWorkflow', {
-      workflowId,
-      taskQueue: queues.taskQueue,
-      args: [request, { deliveryTaskQueue: queues.deliveryTaskQueue }],
-      // One request per address at a time; a finished one may be asked again.
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [
-        { key: ListflowList, value: list.address },
-        { key: ListflowKind, value: 'subscription' },
-        { key: ListflowState, value: 'received' },
-        { key: ListflowSender, value: addressKey(address) },
-      ],
-      ...(startedBy ? { memo: { startedBy } } : {}),
-    });
+    await startSubscriptionWorkflow(client, queues, request, startedBy);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     if (startedBy) {
@@ -118,6 +104,27 @@ export async function startSubscriptionRequest(
     return { outcome: 'pending', detail: `a request for ${address} is already pending`, workflowId };
   }
   return { outcome: 'started', detail: startedDetail(list.address, address, request.action, steps), workflowId };
+}
+
+/**
+ * Starts `subscription/<list>/<address>` for a request already checked: one request per address at a time (a
+ * running one makes this throw WorkflowExecutionAlreadyStartedError), and a finished one may be asked again.
+ */
+export async function startSubscriptionWorkflow(client: Client, queues: SubscriptionQueues, request: SubscriptionRequest, startedBy?: string): Promise<void> {
+  await client.workflow.start('subscriptionWorkflow', {
+    workflowId: subscriptionWorkflowId(request.list, request.address),
+    taskQueue: queues.taskQueue,
+    args: [request, { deliveryTaskQueue: queues.deliveryTaskQueue }],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowIdConflictPolicy: 'FAIL',
+    typedSearchAttributes: [
+      { key: ListflowList, value: request.list },
+      { key: ListflowKind, value: 'subscription' },
+      { key: ListflowState, value: 'received' },
+      { key: ListflowSender, value: addressKey(request.address) },
+    ],
+    ...(startedBy ? { memo: { startedBy } } : {}),
+  });
 }
 
 export interface PreparedSubscription {

@@ -2,6 +2,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { reenableMember } from '../activities/bounces.js';
 import { addressKey } from '../mail/address.js';
+import { findMember } from '../store/members.js';
 import type { List } from '../store/lists.js';
 import { bouncerStatusQuery, bouncerWorkflowId, type BouncerStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
@@ -23,11 +24,7 @@ interface RecordedBounce {
 }
 
 async function memberOf(ctx: Context, list: List, address: string) {
-  const { rows } = await (await ctx.db()).query<{ address: string; delivery_status: string }>(
-    `SELECT address, delivery_status FROM members WHERE list_id = $1 AND address_key = $2 AND role = 'member'`,
-    [list.id, addressKey(address)],
-  );
-  return rows[0] ? { address: rows[0].address, deliveryStatus: rows[0].delivery_status } : null;
+  return (await findMember(await ctx.db(), list.id, address)).find((r) => r.role === 'member') ?? null;
 }
 
 async function recorded(ctx: Context, list: List, address: string, limit = 10): Promise<RecordedBounce[]> {

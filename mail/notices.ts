@@ -53,8 +53,16 @@ function actLines(workflowId: string, confirm: ConfirmAddresses | null): string[
           ``,
         ]
       : []),
+    ...decideLines(id),
+  ];
+}
+
+/** How a moderator decides a held post or a pending request from a shell: listflow's CLI, or Temporal's. */
+export function decideLines(id: string, listLine?: string): string[] {
+  return [
     `With the listflow command:`,
     ``,
+    ...(listLine ? [`  ${listLine}`] : []),
     `  listflow approve ${id}`,
     `  listflow reject ${id} --reason "..."`,
     `  listflow discard ${id}`,

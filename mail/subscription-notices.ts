@@ -2,7 +2,7 @@
 import { listSubAddress } from './address.js';
 import { renderTemplate } from './decoration/context.js';
 import { clean } from './message.js';
-import type { Notice } from './notices.js';
+import { decideLines, type Notice } from './notices.js';
 import type { ListSettings } from './settings.js';
 
 export type SubscriptionVerb = 'subscribe' | 'unsubscribe';
@@ -90,16 +90,7 @@ export function approvalNeeded(a: ApprovalNeeded): Notice {
       `  Waits:     until ${a.expiresAt} (${a.days} day(s)); then it expires`,
       `  ID:        ${id}`,
       ``,
-      `With the listflow command:`,
-      ``,
-      `  listflow requests ${a.list}`,
-      `  listflow approve ${id}`,
-      `  listflow reject ${id} --reason "..."`,
-      `  listflow discard ${id}`,
-      ``,
-      `With the temporal CLI:`,
-      ``,
-      `  temporal workflow update execute --workflow-id '${id}' --name moderate --input '{"action":"approve"}'`,
+      ...decideLines(id, `listflow requests ${a.list}`),
     ].join('\n'),
   };
 }

@@ -4,12 +4,12 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { Db } from '../store/db.js';
 import { allLists } from '../store/lists.js';
 import { isSha256 } from '../mail/ids.js';
-import { ListflowKind, ListflowList, ListflowSender, ListflowState, moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
+import { moderateUpdate, statusQuery, type ModerationDecision } from '../workflows/messages.js';
 import { createConfirmHandler, isConfirmPath } from './confirm.js';
 import { createOneClickHandler, isOneClickPath, type OneClickDone } from './unsubscribe.js';
-import { subscriptionWorkflowId } from '../workflows/messages.js';
 import { wakeMemberNotices } from '../runtime/member-notices.js';
 import { markGoodbyeOwed } from '../store/subscriptions.js';
+import { startSubscriptionWorkflow } from '../activities/subscriptions.js';
 
 export interface WebOptions {
   db: Db;
@@ -126,34 +126,18 @@ export function createWebServer(o: WebOptions): http.Server {
  */
 function goodbyeStarter(db: Db, client: Client, taskQueue: string, deliveryTaskQueue: string): (done: OneClickDone) => void {
   return (done) => {
-    const now = new Date().toISOString();
-    client.workflow
-      .start('subscriptionWorkflow', {
-        workflowId: subscriptionWorkflowId(done.list, done.address),
-        taskQueue,
-        args: [
-          {
-            list: done.list,
-            address: done.address,
-            action: 'unsubscribe',
-            via: 'one-click',
-            requestedBy: done.address,
-            preConfirmed: true,
-            preApproved: true,
-            removedVerpToken: done.verpToken,
-            requestedAt: now,
-          },
-          { deliveryTaskQueue },
-        ],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        typedSearchAttributes: [
-          { key: ListflowList, value: done.list },
-          { key: ListflowKind, value: 'subscription' },
-          { key: ListflowState, value: 'received' },
-          { key: ListflowSender, value: done.address.toLowerCase() },
-        ],
-      })
+    const request = {
+      list: done.list,
+      address: done.address,
+      action: 'unsubscribe',
+      via: 'one-click',
+      requestedBy: done.address,
+      preConfirmed: true,
+      preApproved: true,
+      removedVerpToken: done.verpToken,
+      requestedAt: new Date().toISOString(),
+    } as const;
+    startSubscriptionWorkflow(client, { taskQueue, deliveryTaskQueue }, request)
       .catch(async (err: Error) => {
         // A request for the same address is running, or Temporal is down: the goodbye is owed instead, and the
         // list's member-notices workflow sends it (now, or when listflow next starts).

@@ -5,28 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
 import { startSubscriptionRequest } from '../../activities/subscriptions.js';
 import { getList } from '../../store/lists.js';
 import { findMember } from '../../store/members.js';
 import { memberNoticesWorkflowId, subscriptionWorkflowId, type SubscriptionRequest } from '../../workflows/messages.js';
 import { mailFor } from '../helpers/read-mail.js';
 import { createList, subscribe, useStack } from '../helpers/stack.js';
-import { devServerAddress } from '../helpers/temporal.js';
+import { devServerAddress, terminateAll } from '../helpers/temporal.js';
 import { runCli, type CliEnv } from './run-cli.js';
-
-
-/** Ends the workflows a test file left waiting (requests awaiting confirmation wait for days) on the shared dev server. */
-async function terminateAll(ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const connection = await Connection.connect({ address: devServerAddress() });
-  try {
-    const client = new Client({ connection, namespace: 'default' });
-    await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).terminate('test finished')));
-  } finally {
-    await connection.close();
-  }
-}
 
 describe('listflow requests, approve/reject of requests, members add/remove with welcomes and goodbyes', () => {
   const env = useStack();

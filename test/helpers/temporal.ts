@@ -66,3 +66,15 @@ export async function connectDevServer(): Promise<{ connection: Connection; clie
     },
   };
 }
+
+/** Ends the workflows a test file left waiting (requests awaiting confirmation wait for days) on the shared dev server. */
+export async function terminateAll(ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const connection = await Connection.connect({ address: devServerAddress() });
+  try {
+    const client = new Client({ connection, namespace: 'default' });
+    await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).terminate('test finished')));
+  } finally {
+    await connection.close();
+  }
+}

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
 import { oneClickUrl } from '../../mail/links.js';
 import { issueToken } from '../../mail/tokens.js';
 import { siteSecret } from '../../store/db.js';
@@ -24,20 +23,7 @@ import {
 } from '../../workflows/messages.js';
 import { mailFor, type ReadMail } from '../helpers/read-mail.js';
 import { createList, post, queuedId, subscribe, useStack } from '../helpers/stack.js';
-import { devServerAddress } from '../helpers/temporal.js';
-
-
-/** Ends the workflows a test file left waiting (requests awaiting confirmation wait for days) on the shared dev server. */
-async function terminateAll(ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const connection = await Connection.connect({ address: devServerAddress() });
-  try {
-    const client = new Client({ connection, namespace: 'default' });
-    await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).terminate('test finished')));
-  } finally {
-    await connection.close();
-  }
-}
+import { terminateAll } from '../helpers/temporal.js';
 
 describe('subscriptions', () => {
   const env = useStack();
