@@ -3,7 +3,7 @@ import proto from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { ConnectionOptions, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
@@ -25,7 +25,10 @@ import { quietRuntime, quietRuntimeDropping, uniqueName } from './temporal.js';
 export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const path = process.env.LISTFLOW_TEST_TIME_SKIPPING_SERVER;
-  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    ...(path ? { server: { executable: { type: 'existing-path', path } } } : {}),
+    plugins: [QUIET_KEEPALIVE],
+  });
   try {
     const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
     await env.connection.operatorService.addSearchAttributes({
@@ -38,6 +41,19 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   }
   return env;
 }
+
+/**
+ * The test server (grpc-java) allows a client ping at most every 5 minutes, and none without a call in flight;
+ * the client's default (every 30 s, also when idle) made it answer GOAWAY "too many pings" in long test files,
+ * seen just before a file hung. This keeps the client's pings within what the server allows.
+ */
+const QUIET_KEEPALIVE = {
+  name: 'listflow-test-keepalive',
+  configureConnection: (options: ConnectionOptions): ConnectionOptions => ({
+    ...options,
+    channelArgs: { ...options.channelArgs, 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 300_000 },
+  }),
+};
 
 /**
  * A workflow's result, or after `ms` a failure saying where it stands (state, pending activities), so a

@@ -1,6 +1,6 @@
 // A member's bounce score over simulated weeks on the time-skipping server: Mailman 3's schedule (one increment a
 // day, disabled at 5, three warnings 7 days apart, removal), a temporary failure left alone, the stale reset,
-// re-enabling by the token in the notice, continue-as-new, and the owners' daily summary of policy refusals.
+// re-enabling by the token in the notice, and the owners' daily summary of policy refusals.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -15,7 +15,6 @@ import {
   bouncerStatusQuery,
   bouncerWorkflowId,
   policyNoticeWorkflowId,
-  type BounceSignal,
   type BouncerStatus,
   bounceTaskQueueOf,
 } from '../../workflows/messages.js';
@@ -218,23 +217,6 @@ describe('the bounce score over weeks, on the time-skipping server', () => {
     assert.match(ended.detail, /a new one began/);
     await stack.env.sleep('30 days');
     assert.equal(await deliveryStatus(t.list, t.member), 'enabled', 'the new membership stays');
-  });
-
-  it('continues as new after many bounces, keeping the score and the recent events', async () => {
-    const t = await setup();
-    const handle = await stack.env.client.workflow.signalWithStart<typeof bouncerWorkflow, [BounceSignal]>('bouncerWorkflow', {
-      workflowId: bouncerWorkflowId(t.list, t.member),
-      taskQueue: stack.taskQueue,
-      args: [{ list: t.list, address: t.member, deliveryTaskQueue: stack.deliveryTaskQueue, maxEventsPerRun: 3 }],
-      signal: bounceSignal,
-      signalArgs: [{ at: new Date().toISOString(), permanent: true, reason: 'x', source: 'inbound', id: 'first' }],
-    });
-    const firstRun = handle.signaledRunId;
-    for (let i = 0; i < 7; i++) await handle.signal(bounceSignal, { at: new Date().toISOString(), permanent: true, reason: 'x', source: 'delivery', id: `more-${i}` });
-    const s = await until(t.handle, (x) => x.events.length === 8, 'eight events');
-    assert.notEqual((await handle.describe()).runId, firstRun, 'a new run took over');
-    assert.equal(s.score, 1, 'one day, one increment, across runs');
-    await handle.terminate('test finished');
   });
 
   it('tells the owners of policy refusals once a day at most, however many arrive', async () => {
