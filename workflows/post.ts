@@ -1,16 +1,19 @@
 // The life of one post: classify, hold for a moderator if need be, accept, and deliver through the ledger.
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { Accepted, Classification } from '../activities/posts.js';
 import { isSha256 } from '../mail/ids.js';
@@ -48,11 +51,25 @@ const MAX_NOTE_LENGTH = 1000;
 
 const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
 
-const core = proxyActivities<CoreActivities>({ startToCloseTimeout: '5m', retry: dbRetry });
+const coreOptions: ActivityOptions = { startToCloseTimeout: '5m', retry: dbRetry };
 /** Telling the reminder workflow is worth an hour of retries, no more: a decision waits for it. */
-const reminderRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry });
+const reminderOptions: ActivityOptions = { startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry };
 /** Digest members get no regular copy, so a post missing from the digest is lost to them: a day of retries. */
-const digestRegistry = proxyActivities<CoreActivities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1d', retry: dbRetry });
+const digestOptions: ActivityOptions = { startToCloseTimeout: '1m', scheduleToCloseTimeout: '1d', retry: dbRetry };
+
+/**
+ * The post's own steps (verify, classify, accept, archive, register) only read and write the database, and
+ * the core worker that runs this workflow has it. Since LOCAL_STEPS_PATCH they run as local activities in
+ * that worker: each is still an activity, retried alike, with its result recorded in the history, but the
+ * post reaches its first delivery batch in one workflow task instead of five. On one host the Temporal
+ * server's single SQLite writer is what bounds ingest, and each task it no longer schedules, dispatches and
+ * records is room for more posts. Delivery stays a regular activity on the delivery queue (another host).
+ */
+const LOCAL_STEPS_PATCH = 'local-steps';
+function steps(local: boolean) {
+  const proxy = local ? proxyLocalActivities<CoreActivities> : proxyActivities<CoreActivities>;
+  return { core: proxy(coreOptions), reminderRegistry: proxy(reminderOptions), digestRegistry: proxy(digestOptions) };
+}
 
 function outbound(taskQueue: string) {
   const notices = proxyActivities<OutboundActivities>({
@@ -73,6 +90,15 @@ function outbound(taskQueue: string) {
 
 export async function postWorkflow(mail: InboundMail, options: PostOptions): Promise<PostStatus> {
   const { notices, delivery } = outbound(options.deliveryTaskQueue);
+  // Posts started before local steps replay with the regular activities they scheduled.
+  const localSteps = patched(LOCAL_STEPS_PATCH);
+  /**
+   * The patches before it are implied by it: a post with local steps asks for none of them. Each patched()
+   * call records a marker and upserts TemporalChangeVersion, so every post paid for a visibility write per
+   * patch; only posts from before local steps ask (and replay) them one by one.
+   */
+  const since = (patch: string) => localSteps || patched(patch);
+  const { core, reminderRegistry, digestRegistry } = steps(localSteps);
   const workflowId = workflowInfo().workflowId;
   const batchCounts = new Map<number, DeliveryCounts>();
   let decision: (ModerationDecision & { by: string }) | undefined;
@@ -99,10 +125,26 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     updatedAt: new Date().toISOString(),
   };
 
+  /**
+   * Search attributes follow the state. With local steps, several states can pass within one workflow task,
+   * and only the last of them is ever visible: they are sent once, as the task ends (before the workflow
+   * waits or returns), so the server writes the visibility record once instead of once per change.
+   */
+  const unsentAttributes = new Map<string, SearchAttributeUpdatePair>();
+  function setAttribute(pair: SearchAttributeUpdatePair): void {
+    if (localSteps) unsentAttributes.set(pair.key.name, pair);
+    else upsertSearchAttributes([pair]);
+  }
+  function sendAttributes(): void {
+    if (unsentAttributes.size === 0) return;
+    upsertSearchAttributes([...unsentAttributes.values()]);
+    unsentAttributes.clear();
+  }
+
   function setState(state: PostState): void {
     status.state = state;
     status.updatedAt = new Date().toISOString();
-    upsertSearchAttributes([{ key: ListflowState, value: state }]);
+    setAttribute({ key: ListflowState, value: state });
   }
 
   function tally(): void {
@@ -167,6 +209,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
   /** The workflow ends once its notices are settled, so none is abandoned half-sent. */
   async function finish(): Promise<PostStatus> {
+    sendAttributes();
     await Promise.all(pendingNotices);
     return status;
   }
@@ -222,7 +265,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   let auth: AuthSummary | null = null;
   try {
     // Posts started before sender authentication existed replay without it.
-    if (patched('verify-sender')) {
+    if (since('verify-sender')) {
       auth = await core.verifySender(mail);
       status.auth = auth;
     }
@@ -231,13 +274,14 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     if (isListGone(err)) {
       status.decision.summary = `the list ${mail.list} no longer exists`;
       setState('discarded');
+      sendAttributes();
       return status;
     }
     throw err;
   }
   Object.assign(status, { sender: c.sender, subject: c.subject, messageId: c.messageId, size: c.size });
   status.decision = { action: c.verdict.action, summary: c.verdict.summary, hits: c.verdict.hits, misses: c.verdict.misses };
-  upsertSearchAttributes([{ key: ListflowSender, value: (c.sender ?? '').toLowerCase() }]);
+  setAttribute({ key: ListflowSender, value: (c.sender ?? '').toLowerCase() });
 
   const post = { list: mail.list, workflowId, subject: c.subject, sender: c.sender };
   const poster = c.sender ?? mail.envelopeFrom;
@@ -253,7 +297,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     // Notices go out while the post waits: a moderator may decide before they are even sent.
     notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, hits: c.verdict.hits, days: c.maxHoldDays, heldUntil: status.heldUntil, sha256: mail.sha256 }));
     // The list's daily reminder learns of the post; patched so histories from before reminders still replay.
-    const reminders = patched('moderation-reminders');
+    const reminders = since('moderation-reminders');
     let registered: Promise<void> = Promise.resolve();
     if (reminders) {
       const waiting = { workflowId, sender: c.sender, subject: c.subject, heldAt: new Date().toISOString(), heldUntil: status.heldUntil };
@@ -266,6 +310,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     if (c.notifyHeldSender && mayTellPoster) {
       notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
     }
+    sendAttributes();
     const decided = await condition(() => decision !== undefined, holdMs);
     status.heldUntil = null;
     if (reminders) {
@@ -320,12 +365,12 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
   status.seq = accepted.seq;
   // Filed before delivery, as the list-level message; patched so histories from before the archive replay.
-  if (patched('archive')) await core.archivePost({ workflowId, list: mail.list });
+  if (since('archive')) await core.archivePost({ workflowId, list: mail.list });
   if (accepted.dmarcMitigation) status.dmarcMitigation = accepted.dmarcMitigation;
   status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
   setState('delivering');
   // The list's digest learns of the post while delivery runs; patched so histories from before digests replay.
-  if (patched('digest')) {
+  if (since('digest')) {
     pendingNotices.push(
       digestRegistry.registerDigestPost({ list: mail.list, workflowId, deliveryTaskQueue: options.deliveryTaskQueue }).then(
         () => undefined,
@@ -335,6 +380,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   }
 
   const runBatches = async (batches: number[]): Promise<void> => {
+    sendAttributes();
     status.deliveryRounds += 1;
     let next = 0;
     const lane = async () => {
@@ -372,7 +418,8 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
   return finish();
 }
 
+/** A regular activity's failure wraps the activity's own (ActivityFailure → ApplicationFailure); a local one's comes bare. */
 function isListGone(err: unknown): boolean {
-  const cause = (err as { cause?: { type?: string } }).cause;
-  return cause?.type === 'ListGone';
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === 'ListGone';
 }

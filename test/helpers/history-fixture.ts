@@ -1,7 +1,14 @@
 // Where the recorded post history lives: the source tree, since tsc does not copy JSON into dist.
 import { fileURLToPath } from 'node:url';
 
+/** A post held, approved by signal and delivered, recorded by the first post workflow (before any patch). */
 export const HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/post-held-approved.json', import.meta.url));
+
+/** The same, recorded with sender verification, archive, digest and reminders but every step a regular activity. */
+export const POST_REGULAR_STEPS_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/post-regular-steps.json', import.meta.url));
+
+/** The same, recorded with the local-steps patch (the post's database steps as local activities). */
+export const POST_LOCAL_STEPS_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/post-local-steps.json', import.meta.url));
 
 /** A -request message answered by requestWorkflow before email commands (a help reply only). */
 export const REQUEST_HISTORY_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/histories/request-help-before-commands.json', import.meta.url));
