@@ -26,6 +26,8 @@ interface IngestRun {
   cpu: CpuBreakdown;
   /** Seconds after smtp-source finished until every accepted post was delivered (workers running only). */
   drained: { seconds: number; delivered: number } | null;
+  /** From the first post sent until the last one delivered (workers running only): what one host sustains. */
+  whole: CpuBreakdown | null;
 }
 
 async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string, roles: string, list: string): Promise<IngestRun> {
@@ -43,6 +45,7 @@ async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string
     const args = ['-s', String(sessions), '-d', '-m', String(posts), '-l', '2048', '-f', poster, '-t', list, '-S', 'bench post', '-M', 'bench.example', `127.0.0.1:${host.smtpPort}`];
     ctx.log(`ingest (${roles}): smtp-source ${args.join(' ')}`);
     const cpu = startCpuWindow(host.pid);
+    const whole = startCpuWindow(host.pid);
     const run = await runSource(smtpSource, args, envInt('BENCH_INGEST_TIMEOUT_S', 300) * 1000);
     const used = cpu.stop();
     if (run.code !== 0) ctx.log(`ingest: smtp-source exited with ${run.code}: ${run.output.trim()}`);
@@ -65,7 +68,8 @@ async function runIngest(ctx: BenchContext, smtpSink: string, smtpSource: string
       }
       drained = { seconds: (performance.now() - drainStart) / 1000, delivered };
     }
-    return { label: roles, posts, sessions, started, seconds: run.seconds, rssMb: host.peakRssMb(), cpu: used, drained };
+    const wholeUsed = drained ? whole.stop() : null;
+    return { label: roles, posts, sessions, started, seconds: run.seconds, rssMb: host.peakRssMb(), cpu: used, drained, whole: wholeUsed };
   } finally {
     await host?.stop();
     await sink.stop();
@@ -107,13 +111,14 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     console.log(`\ningest: skipped, smtp-source or smtp-sink not found (${INSTALL_HINT})`);
     return;
   }
-  const runs = [
-    await runIngest(ctx, ctx.smtpSink, ctx.smtpSource, 'ingress,core,delivery', 'ingest@bench.example'),
-    await runIngest(ctx, ctx.smtpSink, ctx.smtpSource, 'ingress', 'ingest-mx@bench.example'),
-  ];
+  // BENCH_INGEST_RUNS: which rows, of all (every role), ingress (alone) and bare (bare starts); all three by default.
+  const wanted = new Set((process.env.BENCH_INGEST_RUNS ?? 'all,ingress,bare').split(',').map((w) => w.trim()));
+  const runs: IngestRun[] = [];
+  if (wanted.has('all')) runs.push(await runIngest(ctx, ctx.smtpSink, ctx.smtpSource, 'ingress,core,delivery', 'ingest@bench.example'));
+  if (wanted.has('ingress')) runs.push(await runIngest(ctx, ctx.smtpSink, ctx.smtpSource, 'ingress', 'ingest-mx@bench.example'));
   const sessions = envInt('BENCH_INGEST_SESSIONS', 20);
-  const bare = await bareStarts(ctx, envInt('BENCH_INGEST_POSTS', 2000), sessions);
-  const bareRow = [
+  const bare = wanted.has('bare') ? await bareStarts(ctx, envInt('BENCH_INGEST_POSTS', 2000), sessions) : null;
+  const bareRow = bare && [
     'none: bare workflow starts',
     num(envInt('BENCH_INGEST_POSTS', 2000)),
     String(sessions),
@@ -143,13 +148,28 @@ export async function ingest(ctx: BenchContext): Promise<void> {
       `${num(r.rssMb)} MB`,
       `${num(r.cpu.machineBusy * 100)}%`,
       formatBreakdown(r.cpu),
-    ]).concat([bareRow]),
+    ]).concat(bareRow ? [bareRow] : []),
     [
       'posts/s: rows in `inbound` whose workflow start Temporal acknowledged (distinct messages: smtp-source numbers each',
       "Message-Id), over smtp-source's wall time. With all roles, the accepted posts are classified and delivered (one member)",
       'while ingest goes on; with ingress alone they wait in Temporal, which is what the MX can take when delivery lags.',
       'CPU seconds: during the smtp-source run. Bare workflow starts: the same client.workflow.start calls ingress makes',
       '(arguments, search attributes, concurrency), with no SMTP, database or worker: the Temporal dev server\'s own ceiling.',
+    ],
+  );
+  const complete = runs.filter((r) => r.whole && r.drained && r.drained.delivered >= r.started);
+  if (complete.length === 0) return;
+  const perPost = (r: IngestRun, who: string) => `${num(((r.whole as CpuBreakdown).seconds[who] ?? 0) * 1000 / r.started, 1)} ms`;
+  printTable(
+    'ingest with every role: from the first post sent to the last one delivered',
+    ['posts', 'wall time', 'complete posts/s', 'CPU per post: Temporal', 'listflow', 'PostgreSQL', 'machine busy'],
+    complete.map((r) => {
+      const w = r.whole as CpuBreakdown;
+      return [num(r.started), `${num(w.wall, 1)} s`, num(r.started / w.wall, 1), perPost(r, 'temporal'), perPost(r, 'listflow'), perPost(r, 'postgres'), `${num(w.machineBusy * 100)}%`];
+    }),
+    [
+      'What one host sustains once posts arrive faster than it delivers them: every post received, classified, accepted,',
+      'archived and delivered (one copy each). CPU per post is the CPU each process used over that time, over the posts.',
     ],
   );
 }
