@@ -160,7 +160,7 @@ export async function fanOut(ctx: BenchContext): Promise<void> {
       formatBreakdown(r.cpu),
     ]),
     [
-      'accept + snapshot: workflow start → acceptPost done (classify, decorate, ledger snapshot); batches: deliverBatch activities',
+      'accept + snapshot: workflow start → first batch scheduled (verify, classify, decorate, ledger snapshot, archive); batches: deliverBatch activities',
       'and the time from then to the end, both from the workflow history. Status query: asked once a second meanwhile.',
       'SMTP transactions: as counted by smtp-sink. listflow CPU: CPU time of the listflow process per recipient. Machine busy:',
       'share of all cores busy during the run, whoever used them. CPU seconds by process: listflow, PostgreSQL, the Temporal',

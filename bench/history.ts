@@ -10,32 +10,35 @@ function millis(e: Event): number {
 }
 
 export interface Timeline {
-  /** Workflow start → acceptPost completed: classify, number, decorate, snapshot the recipients. */
+  /** Workflow start → first deliverBatch scheduled: verify, classify, number, decorate, snapshot, archive. */
   acceptMs: number;
-  /** acceptPost completed → workflow completed: every delivery batch. */
+  /** First deliverBatch scheduled → workflow completed: every delivery batch. */
   deliverMs: number;
   /** How many deliverBatch activities ran (attempts included). */
   batches: number;
 }
 
+/**
+ * The first delivery batch is scheduled once the post is accepted, whether its steps ran as regular activities
+ * (older posts) or as local ones, which leave no scheduled event of their own to time.
+ */
 export async function timelineOf(handle: WorkflowHandle): Promise<Timeline | undefined> {
   const history = await handle.fetchHistory().catch(() => undefined);
   const events = history?.events ?? [];
   const start = events[0];
   const end = events[events.length - 1];
   if (!start || !end) return undefined;
-  const typeOf = new Map<string, string>();
+  const deliverBatches = new Set<string>();
   let accepted: Event | undefined;
   let batches = 0;
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '');
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done) {
-      const type = typeOf.get(String(done.scheduledEventId));
-      if (type === 'acceptPost') accepted = e;
-      if (type === 'deliverBatch') batches += 1;
+    if (scheduled?.activityType?.name === 'deliverBatch') {
+      deliverBatches.add(String(e.eventId));
+      accepted ??= e;
     }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && deliverBatches.has(String(done.scheduledEventId))) batches += 1;
   }
   if (!accepted) return undefined;
   return { acceptMs: millis(accepted) - millis(start), deliverMs: millis(end) - millis(accepted), batches };

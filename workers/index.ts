@@ -49,6 +49,9 @@ export interface WorkerOptions {
   shutdownGraceTime?: string;
 }
 
+/** Workflows the core worker keeps in memory between tasks (posts, requests, digests, subscriptions). */
+const CORE_CACHED_WORKFLOWS = 500;
+
 function queues(o: WorkerOptions) {
   return { core: o.taskQueue, delivery: o.deliveryTaskQueue, bounces: bounceTaskQueueOf(o.taskQueue) };
 }
@@ -63,7 +66,9 @@ export async function createCoreWorkers(o: WorkerOptions): Promise<Worker[]> {
   const activities = createCoreActivities({ ...o.deps, taskQueues: queues(o) });
   const common = { connection: o.connection, namespace: o.namespace, workflowBundle: bundle, activities, shutdownGraceTime: o.shutdownGraceTime ?? '30s' };
   return [
-    await Worker.create({ ...common, taskQueue: o.taskQueue }),
+    // Posts finish in two workflow tasks; a burst of them must not keep thousands cached (the SDK's default grows
+    // with the heap limit). A held post evicted here replays its short history when a moderator decides.
+    await Worker.create({ ...common, taskQueue: o.taskQueue, maxCachedWorkflows: CORE_CACHED_WORKFLOWS }),
     await Worker.create({
       ...common,
       taskQueue: bounceTaskQueueOf(o.taskQueue),
