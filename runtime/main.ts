@@ -4,6 +4,20 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
 
+/**
+ * Under `npm start`, npm runs us through `sh -c`, and a SIGTERM sent to npm's process ends npm and the shell
+ * without passing it on (npm 11): we would go on alone, holding the ports and the data dir. So when npm
+ * started us and our parent goes away, we stop as on SIGTERM. Run directly (`node dist/runtime/main.js`,
+ * nohup, a service manager), the parent is left alone: it may end by design.
+ */
+function watchNpm(stop: (why: string) => void): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('npm went away');
+  }, 1000).unref();
+}
+
 async function main(): Promise<number> {
   let config;
   try {
@@ -40,6 +54,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  watchNpm(stop);
   try {
     running = await serve(config, log);
   } catch (err) {

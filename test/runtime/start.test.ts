@@ -38,8 +38,11 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function run(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `viaShell`: as `npm start` runs it, under `sh -c` (which stays, as npm's does, because more follows). */
+function run(env: NodeJS.ProcessEnv, viaShell = false): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = viaShell
+    ? spawn('sh', ['-c', `"${process.execPath}" "${MAIN}"; true`], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
@@ -55,23 +58,27 @@ async function waitForText(output: () => string, pattern: RegExp, timeoutMs: num
   }
 }
 
+async function embeddedEnv(dataDir: string, smtpPort: number): Promise<NodeJS.ProcessEnv> {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LISTFLOW_DATA_DIR: dataDir,
+    LISTFLOW_SMTP_LISTEN: `127.0.0.1:${smtpPort}`,
+    LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${await freePort()}`,
+    LISTFLOW_TEMPORAL_DEV_LISTEN: `127.0.0.1:${await freePort()}`,
+    LISTFLOW_TEMPORAL_UI_PORT: String(await freePort()),
+    LISTFLOW_OUTBOX_LISTEN: `127.0.0.1:${await freePort()}`,
+    LISTFLOW_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
+  };
+}
+
 describe('npm start on embedded defaults', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'listflow-start-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('runs, refuses a second start on the same data, accepts mail, and stops cleanly on SIGTERM', async () => {
     const smtpPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LISTFLOW_DATA_DIR: dataDir,
-      LISTFLOW_SMTP_LISTEN: `127.0.0.1:${smtpPort}`,
-      LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${await freePort()}`,
-      LISTFLOW_TEMPORAL_DEV_LISTEN: `127.0.0.1:${await freePort()}`,
-      LISTFLOW_TEMPORAL_UI_PORT: String(await freePort()),
-      LISTFLOW_OUTBOX_LISTEN: `127.0.0.1:${await freePort()}`,
-      LISTFLOW_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
-    };
+    const env = await embeddedEnv(dataDir, smtpPort);
     const first = run(env);
     await waitForText(first.output, /listflow is running/, 120_000);
     assert.match(first.output(), new RegExp(`SMTP ingress\\s+127\\.0\\.0\\.1:${smtpPort}`));
@@ -89,5 +96,22 @@ describe('npm start on embedded defaults', () => {
     assert.equal(await first.exited, 0);
     assert.match(first.output(), /stopped/);
     for (const pid of devServer) assert.equal(alive(pid), false, `child ${pid} is gone`);
+  });
+
+  it('under npm, stops cleanly when npm goes away (a SIGTERM to npm reaches neither its shell nor us)', async () => {
+    const env = { ...(await embeddedEnv(dataDir, await freePort())), npm_lifecycle_event: 'start' };
+    const shell = run(env, true);
+    await waitForText(shell.output, /listflow is running/, 120_000);
+    const [listflow] = childrenOf(shell.child.pid as number);
+    assert.ok(listflow, 'listflow runs under the shell');
+    const devServer = childrenOf(listflow);
+    assert.equal(devServer.length, 1);
+    shell.child.kill('SIGKILL');
+    await waitForText(shell.output, /npm went away: stopping/, 10_000);
+    await waitForText(shell.output, /listflow: stopped/, 60_000);
+    const deadline = Date.now() + 10_000;
+    while (alive(listflow) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(listflow), false, 'listflow is gone');
+    for (const pid of devServer) assert.equal(alive(pid), false, `its child ${pid} is gone`);
   });
 });
