@@ -274,8 +274,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     if (isListGone(err)) {
       status.decision.summary = `the list ${mail.list} no longer exists`;
       setState('discarded');
-      sendAttributes();
-      return status;
+      return finish();
     }
     throw err;
   }

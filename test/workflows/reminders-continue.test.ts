@@ -4,24 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WaitingPost } from '../../mail/notices.js';
-import { decidedPostSignal, heldPostSignal, remindersQuery, remindersWorkflowId, type RemindersStatus } from '../../workflows/messages.js';
+import { decidedPostSignal, heldPostSignal, remindersWorkflowId, type RemindersStatus } from '../../workflows/messages.js';
 import type { remindersWorkflow } from '../../workflows/reminders.js';
+import { remindersUntil } from '../helpers/reminders.js';
 import { createList, useStack } from '../helpers/stack.js';
+import { resultWithin } from '../helpers/time-skipping.js';
 
 describe('a reminder workflow under a flood of holds', () => {
   const env = useStack();
-
-  /** Polls the reminder workflow's status until `done` holds. */
-  async function remindersUntil(list: string, done: (s: RemindersStatus) => boolean, what: string): Promise<RemindersStatus> {
-    const deadline = Date.now() + 30_000;
-    let last: RemindersStatus | undefined;
-    for (;;) {
-      last = await env.stack.client.workflow.getHandle(remindersWorkflowId(list)).query(remindersQuery).catch(() => last);
-      if (last && done(last)) return last;
-      if (Date.now() > deadline) throw new Error(`reminders of ${list} never reached "${what}" (last: ${JSON.stringify(last)})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   it('continues as new when its history grows long, keeping every waiting post and the due time', async () => {
     const { db, client, taskQueue, deliveryTaskQueue } = env.stack;
@@ -38,18 +28,15 @@ describe('a reminder workflow under a flood of holds', () => {
       signalArgs: [held(ids[0] as string)],
     });
     const firstRun = handle.signaledRunId;
-    const due = (await remindersUntil(list, (s) => s.waiting.length === 1, 'started')).nextReminderAt;
+    const due = (await remindersUntil(client, list, (s) => s.waiting.length === 1, 'started')).nextReminderAt;
     for (const workflowId of ids.slice(1)) await handle.signal(heldPostSignal, held(workflowId));
-    const after = await remindersUntil(list, (s) => s.waiting.length === 30, 'all 30 waiting');
+    const after = await remindersUntil(client, list, (s) => s.waiting.length === 30, 'all 30 waiting');
     assert.notEqual((await handle.describe()).runId, firstRun, 'a new run took over');
     assert.deepEqual(after.waiting.map((p) => p.workflowId).sort(), [...ids].sort());
     assert.equal(after.nextReminderAt, due, 'the day does not start over');
     for (const workflowId of ids) await handle.signal(decidedPostSignal, { workflowId });
-    // With nothing left to remind of, the workflow ends (bounded: a hang here is a failure, not a stuck run).
-    const ended = await Promise.race([
-      client.workflow.getHandle(remindersWorkflowId(list)).result() as Promise<RemindersStatus>,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the reminder workflow did not end within 30 s')), 30_000).unref()),
-    ]);
+    // With nothing left to remind of, the workflow ends.
+    const ended = await resultWithin<RemindersStatus>(client.workflow.getHandle(remindersWorkflowId(list)));
     assert.deepEqual(ended.waiting, []);
   });
 });

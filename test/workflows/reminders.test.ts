@@ -7,12 +7,12 @@ import { workflowBundle } from '../../workers/index.js';
 import {
   approveSignal,
   discardSignal,
-  remindersQuery,
   remindersWorkflowId,
   type RemindersStatus,
 } from '../../workflows/messages.js';
 import { inState, watchPost } from '../helpers/post-status.js';
 import { mailFor } from '../helpers/read-mail.js';
+import { remindersUntil } from '../helpers/reminders.js';
 import { createList, subscribe } from '../helpers/stack.js';
 import { uniqueName } from '../helpers/temporal.js';
 import { resultWithin, useTimeSkippingStack } from '../helpers/time-skipping.js';
@@ -27,22 +27,6 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     return started;
   }
 
-  /** Polls the reminder workflow's status until `done` holds. */
-  async function remindersUntil(list: string, done: (s: RemindersStatus) => boolean, what: string): Promise<RemindersStatus> {
-    const deadline = Date.now() + 30_000;
-    let last: RemindersStatus | undefined;
-    for (;;) {
-      try {
-        last = await stack.env.client.workflow.getHandle(remindersWorkflowId(list)).query(remindersQuery);
-        if (done(last)) return last;
-      } catch {
-        // not started yet
-      }
-      if (Date.now() > deadline) throw new Error(`reminders of ${list} never reached "${what}" (last: ${JSON.stringify(last)})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   it('reminds the moderators once a day of the posts still waiting, and ends when none is left', async () => {
     const tag = uniqueName('remind');
     const list = await createList(stack.database.db, ['max_hold_days=7']);
@@ -54,7 +38,7 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
 
     const a = await startHeldPost(list, `first-${tag}@elsewhere.example`, 'first question');
     const b = await startHeldPost(list, `second-${tag}@elsewhere.example`, 'second question');
-    await remindersUntil(list, (s) => s.waiting.length === 2, 'two posts waiting');
+    await remindersUntil(stack.env.client, list, (s) => s.waiting.length === 2, 'two posts waiting');
     // Every notice is out before time moves, so no activity runs while days are skipped.
     await stack.recorder.waitFor(
       () =>
@@ -67,7 +51,7 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     await a.handle.signal(approveSignal, { by: moderator });
     // Polled by query, not awaited as a result: waiting for a result lets the server skip time.
     await watchPost(stack.env.client, a.workflowId, inState('delivered'), 'delivered');
-    await remindersUntil(list, (s) => s.waiting.length === 1, 'one post waiting');
+    await remindersUntil(stack.env.client, list, (s) => s.waiting.length === 1, 'one post waiting');
     assert.deepEqual(reminders(), [], 'no reminder within the first day');
 
     await stack.env.sleep('25 hours');
@@ -83,7 +67,7 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
 
     await stack.env.sleep('1 day');
     await stack.recorder.waitFor(() => reminders().length === 2);
-    const status = await remindersUntil(list, (s) => s.remindersSent === 2, 'two reminders counted');
+    const status = await remindersUntil(stack.env.client, list, (s) => s.remindersSent === 2, 'two reminders counted');
     assert.deepEqual(status.waiting.map((p) => p.workflowId), [b.workflowId]);
 
     await b.handle.signal(discardSignal, { by: moderator });
@@ -110,14 +94,14 @@ describe('daily reminders of held posts, on the time-skipping server', () => {
     const owner = `owner-${tag}@owners.example`;
     await subscribe(stack.database.db, list, [owner], 'owner');
     const first = await startHeldPost(list, `one-${tag}@elsewhere.example`, 'one');
-    await remindersUntil(list, (s) => s.waiting.length === 1, 'one waiting');
+    await remindersUntil(stack.env.client, list, (s) => s.waiting.length === 1, 'one waiting');
     await first.handle.signal(discardSignal, { by: owner });
     await watchPost(stack.env.client, first.workflowId, inState('discarded'), 'discarded');
     const firstRun = await resultWithin<RemindersStatus>(stack.env.client.workflow.getHandle(remindersWorkflowId(list)));
     assert.deepEqual(firstRun.waiting, []);
 
     const second = await startHeldPost(list, `two-${tag}@elsewhere.example`, 'two');
-    const again = await remindersUntil(list, (s) => s.waiting.length === 1, 'a new run with the new post');
+    const again = await remindersUntil(stack.env.client, list, (s) => s.waiting.length === 1, 'a new run with the new post');
     assert.equal(again.waiting[0]?.workflowId, second.workflowId);
     await stack.recorder.waitFor(() => mailFor(stack.recorder.received, owner).length === 2);
     await stack.env.sleep('25 hours');
