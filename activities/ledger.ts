@@ -1,6 +1,6 @@
 // Group commit for the delivery ledger: SMTP outcomes from concurrent lanes are written in one transaction.
 import { classifySmtpRefusal } from '../mail/bounce-classify.js';
-import type { Db } from '../store/db.js';
+import { release, type Db } from '../store/db.js';
 import { markInBatch, noteDeferred, recordBounceEvent } from '../store/deliveries.js';
 import type { Outcome } from './smtp.js';
 
@@ -43,13 +43,13 @@ const SENT = (o: Outcome) => o.sent.map((recipient) => ({ recipient, code: 250, 
 
 async function write(db: Db, items: Waiting[]): Promise<void> {
   const client = await db.connect();
+  let failure: unknown;
   try {
-    // Asynchronous commit: COMMIT returns before the WAL is flushed. The marks are committed and visible at
-    // once, so a worker that dies right after loses none of them; only a crash of PostgreSQL itself (or its
-    // host) within about 3 × wal_writer_delay (600 ms by default) can lose the last marks, and then a retried
-    // batch sends those recipients again. That is the one widening of the duplicate bound of DESIGN §2.
-    // (One round trip: a query without parameters may hold several statements.)
-    await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+    // Synchronous commit: COMMIT returns once the marks are on disk, so they survive a crash of listflow and
+    // of PostgreSQL or the whole host (kill -9 of everything), and a retried batch skips every recipient whose
+    // transaction was recorded. The fsync is shared: every lane's outcomes that arrive while one write runs go
+    // into the next one (group commit), so the cost is one flush per write, not one per SMTP transaction.
+    await client.query('BEGIN');
     for (const g of grouped(items, SENT)) await markInBatch(client, g.ref.workflowId, g.ref.batch, g.recipients, 'sent', 250, null);
     for (const g of grouped(items, (o) => o.failed)) {
       await markInBatch(client, g.ref.workflowId, g.ref.batch, g.recipients, 'failed', g.code, g.response);
@@ -73,10 +73,11 @@ async function write(db: Db, items: Waiting[]): Promise<void> {
     for (const g of grouped(items, (o) => o.deferred)) await noteDeferred(client, g.ref.workflowId, g.ref.batch, g.recipients, g.code, g.response);
     await client.query('COMMIT');
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    release(client, failure);
   }
 }
 

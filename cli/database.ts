@@ -27,7 +27,7 @@ export async function openCliDatabase(config: Config): Promise<Db> {
     const unreachable = /^cannot reach|Connection terminated|timeout/i.test(e.message) || /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH)$/.test(e.code ?? '');
     if (!unreachable) throw new CliError(`cannot open listflow's embedded database: ${e.message}`);
     throw new CliError(
-      `cannot reach listflow's embedded database on ${config.pgliteListen.host}:${config.pgliteListen.port}: start listflow (npm start) or set DATABASE_URL`,
+      `cannot reach listflow's embedded database on ${config.postgresListen.host}:${config.postgresListen.port}: start listflow (npm start) or set DATABASE_URL`,
     );
   }
 }

@@ -1,6 +1,7 @@
 // The one validated configuration object of a listflow process, read once from the environment.
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { EMBEDDED_USER, embeddedPassword } from './embedded-postgres.js';
 
 export type Role = 'ingress' | 'core' | 'delivery' | 'web';
 export const ALL_ROLES: readonly Role[] = ['ingress', 'core', 'delivery', 'web'];
@@ -12,10 +13,10 @@ export interface HostPort {
 
 export interface Config {
   dataDir: string;
-  /** A PostgreSQL URL, or undefined for the embedded PGlite served from the data dir. */
+  /** A PostgreSQL URL, or undefined for the embedded PostgreSQL server run from the data dir. */
   databaseUrl: string | undefined;
-  /** Where the embedded PGlite socket server listens (used only when databaseUrl is undefined). */
-  pgliteListen: HostPort;
+  /** Where the embedded PostgreSQL listens (used only when databaseUrl is undefined). */
+  postgresListen: HostPort;
   /** A Temporal frontend address, or undefined for the embedded dev server. */
   temporalAddress: string | undefined;
   /** Where the embedded dev server listens (used only when temporalAddress is undefined). */
@@ -121,7 +122,10 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     dataDir,
     databaseUrl,
-    pgliteListen: parseHostPort('LISTFLOW_PGLITE_LISTEN', env.LISTFLOW_PGLITE_LISTEN || '127.0.0.1:5439'),
+    // LISTFLOW_PGLITE_LISTEN: its name from when the embedded database was PGlite, still honoured.
+    postgresListen: env.LISTFLOW_POSTGRES_LISTEN
+      ? parseHostPort('LISTFLOW_POSTGRES_LISTEN', env.LISTFLOW_POSTGRES_LISTEN)
+      : parseHostPort('LISTFLOW_PGLITE_LISTEN', env.LISTFLOW_PGLITE_LISTEN || '127.0.0.1:5439'),
     temporalAddress,
     temporalDevListen: parseHostPort('LISTFLOW_TEMPORAL_DEV_LISTEN', env.LISTFLOW_TEMPORAL_DEV_LISTEN || '127.0.0.1:7233'),
     temporalUiPort: positiveInt('LISTFLOW_TEMPORAL_UI_PORT', env.LISTFLOW_TEMPORAL_UI_PORT, 8233),
@@ -144,7 +148,11 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** The pg connection string for this configuration (the embedded server's when DATABASE_URL is unset). */
 export function databaseUrlOf(config: Config): string {
-  return config.databaseUrl ?? `postgresql://postgres@${config.pgliteListen.host}:${config.pgliteListen.port}/postgres`;
+  if (config.databaseUrl) return config.databaseUrl;
+  const { host, port } = config.postgresListen;
+  const password = embeddedPassword(config.dataDir);
+  const auth = password ? `${EMBEDDED_USER}:${encodeURIComponent(password)}` : EMBEDDED_USER;
+  return `postgresql://${auth}@${host.includes(':') ? `[${host}]` : host}:${port}/postgres`;
 }
 
 export function temporalAddressOf(config: Config): string {

@@ -1,39 +1,42 @@
-// The database: PostgreSQL when DATABASE_URL is set, else PGlite in the data dir served over the PostgreSQL protocol.
-import { mkdirSync } from 'node:fs';
+// The database: PostgreSQL at DATABASE_URL, else a real PostgreSQL server run from the data dir.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPool, migrate, type Db } from '../store/db.js';
 import { databaseUrlOf, type Config } from './config.js';
-import { assertPortFree, describeListenError } from './ports.js';
+import { launchPostgres } from './embedded-postgres.js';
+import { migrateFromPglite, PGLITE_DIR } from './pglite-migration.js';
+import { assertPortFree } from './ports.js';
 
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
 }
 
-/** Opens PGlite in `<data>/pglite` and serves it on LISTFLOW_PGLITE_LISTEN so `pg` (and the CLI) can connect. */
-export async function startEmbeddedPostgres(config: Config): Promise<EmbeddedPostgres> {
-  const { host, port } = config.pgliteListen;
-  await assertPortFree(host, port, 'the embedded database (PGlite)', 'LISTFLOW_PGLITE_LISTEN, or set DATABASE_URL');
-  const dir = path.join(config.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
-  // PGlite is one connection; the socket server multiplexes clients onto it, keeping transactions whole.
-  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 64 });
+/**
+ * Starts PostgreSQL from `<data>/postgres` on LISTFLOW_POSTGRES_LISTEN, brings its schema up to date, and
+ * moves over, once, a database an earlier listflow kept in PGlite (`<data>/pglite`, kept as it was).
+ */
+export async function startEmbeddedPostgres(config: Config, log: (line: string) => void = () => {}): Promise<EmbeddedPostgres> {
+  const { host, port } = config.postgresListen;
+  const setting = 'LISTFLOW_POSTGRES_LISTEN, or set DATABASE_URL';
+  await assertPortFree(host, port, 'the embedded database (PostgreSQL)', setting);
+  const server = await launchPostgres(config.dataDir, host, port, log);
+  const url = databaseUrlOf(config);
   try {
-    await server.start();
+    if (existsSync(path.join(config.dataDir, PGLITE_DIR))) {
+      const db = createPool(url, 2);
+      try {
+        await migrate(db);
+        await migrateFromPglite(config.dataDir, db, log);
+      } finally {
+        await db.end();
+      }
+    }
   } catch (err) {
-    await db.close();
-    throw describeListenError(err as NodeJS.ErrnoException, host, port, 'the embedded database (PGlite)', 'LISTFLOW_PGLITE_LISTEN, or set DATABASE_URL');
+    await server.stop();
+    throw err;
   }
-  return {
-    url: databaseUrlOf(config),
-    async stop() {
-      await server.stop();
-      await db.close();
-    },
-  };
+  return { url, stop: () => server.stop() };
 }
 
 /** Connects to the configured database and brings its schema up to date. */
@@ -48,7 +51,7 @@ export async function openDatabase(config: Config, max = 10): Promise<Db> {
       throw new Error(
         config.databaseUrl
           ? `cannot reach the database at DATABASE_URL (${e.message})`
-          : `cannot reach listflow's embedded database on ${config.pgliteListen.host}:${config.pgliteListen.port}: start listflow (npm start) or set DATABASE_URL`,
+          : `cannot reach listflow's embedded database on ${config.postgresListen.host}:${config.postgresListen.port}: start listflow (npm start) or set DATABASE_URL`,
       );
     }
     throw err;

@@ -73,7 +73,7 @@ async function main(): Promise<number> {
       `  SMTP ingress     ${smtp}${config.lmtp ? ' (LMTP)' : ''}`,
       `  web API          ${running.web ?? '(web not on this host)'}`,
       `  Temporal         ${running.temporalAddress}${running.temporalUi ? `   Web UI ${running.temporalUi}` : ''}`,
-      `  database         ${config.databaseUrl ? 'DATABASE_URL' : `embedded PGlite (${config.pgliteListen.host}:${config.pgliteListen.port})`}`,
+      `  database         ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL (${config.postgresListen.host}:${config.postgresListen.port}, data in ${config.dataDir}/postgres)`}`,
       `  outbound mail    ${running.outboxDir ? `embedded outbox, kept in ${running.outboxDir}` : (running.smarthost ?? '(delivery not on this host)')}`,
       '',
       'Next, in another terminal:',

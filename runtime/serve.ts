@@ -45,7 +45,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     }
     let databaseUrl = config.databaseUrl ?? '';
     if (!config.databaseUrl) {
-      const pg = await startEmbeddedPostgres(config);
+      const pg = await startEmbeddedPostgres(config, log);
       log('embedded database ready');
       cleanups.push(() => pg.stop());
       databaseUrl = pg.url;

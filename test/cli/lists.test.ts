@@ -117,7 +117,7 @@ describe('listflow lists', () => {
 
   it('says in one line when the database cannot be reached, and exits 2 on bad configuration', async () => {
     const port = await closedPort();
-    const embedded = await runCli({ LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${port}` }, ['lists', 'list']);
+    const embedded = await runCli({ LISTFLOW_POSTGRES_LISTEN: `127.0.0.1:${port}` }, ['lists', 'list']);
     assert.equal(embedded.code, 1);
     assert.equal(embedded.stderr, `listflow: cannot reach listflow's embedded database on 127.0.0.1:${port}: start listflow (npm start) or set DATABASE_URL\n`);
 

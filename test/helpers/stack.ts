@@ -26,7 +26,7 @@ export interface StackOptions {
   maxMessageBytes?: number;
   /** Leave out the workers (e.g. to run them in a child process). */
   workers?: boolean;
-  /** Use this database instead of a fresh PostgreSQL one (e.g. an embedded PGlite URL). */
+  /** Use this database instead of a fresh PostgreSQL one (e.g. the embedded server, test/helpers/embedded.ts). */
   database?: TestDatabase;
   /** DNS for sender authentication (e.g. createDnsResolver on a startDnsServer()); without it posts are not verified. */
   dns?: DnsResolver;

@@ -64,7 +64,7 @@ async function embeddedEnv(dataDir: string, smtpPort: number): Promise<NodeJS.Pr
     HOME: process.env.HOME,
     LISTFLOW_DATA_DIR: dataDir,
     LISTFLOW_SMTP_LISTEN: `127.0.0.1:${smtpPort}`,
-    LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${await freePort()}`,
+    LISTFLOW_POSTGRES_LISTEN: `127.0.0.1:${await freePort()}`,
     LISTFLOW_TEMPORAL_DEV_LISTEN: `127.0.0.1:${await freePort()}`,
     LISTFLOW_TEMPORAL_UI_PORT: String(await freePort()),
     LISTFLOW_OUTBOX_LISTEN: `127.0.0.1:${await freePort()}`,

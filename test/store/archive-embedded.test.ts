@@ -1,4 +1,4 @@
-// The archive on the embedded database: migration 005 (generated tsvector, GIN), filing, websearch_to_tsquery, threads on PGlite.
+// The archive on the embedded database: migration 005 (generated tsvector, GIN), filing, websearch_to_tsquery, threads on the embedded PostgreSQL.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,10 +14,10 @@ import { createList } from '../../store/lists.js';
 import { putMessage } from '../../store/messages.js';
 import { freePort } from '../helpers/ingress.js';
 
-describe('the archive on PGlite', () => {
+describe('the archive on the embedded PostgreSQL', () => {
   it('files a Mailman 2.1 export, threads it and finds posts by words and phrases', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'listflow-test-pglite-archive-'));
-    const config = loadConfig({ LISTFLOW_DATA_DIR: dataDir, LISTFLOW_PGLITE_LISTEN: `127.0.0.1:${await freePort()}` });
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'listflow-test-embedded-archive-'));
+    const config = loadConfig({ LISTFLOW_DATA_DIR: dataDir, LISTFLOW_POSTGRES_LISTEN: `127.0.0.1:${await freePort()}` });
     const embedded = await startEmbeddedPostgres(config);
     try {
       const db = await openDatabase(config);
