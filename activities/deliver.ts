@@ -46,9 +46,37 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(lanes);
 }
 
+/**
+ * How many SMTP transactions one delivery worker may have sent and not yet recorded, for every batch it
+ * runs together: twice its connections, so each connection has the next transaction ready while the one
+ * before waits for its ledger commit. This is the bound on copies sent twice after a crash (DESIGN §2):
+ * however many batches run in parallel, no more transactions than this are ever unrecorded.
+ */
+export function unrecordedBound(connections: number): number {
+  return 2 * connections;
+}
+
+/** At most `n` holders at once; the others wait in order. */
+function permits(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
 export function createDeliveryActivities(deps: ActivityDeps, options: { connections: number }) {
   const cache = new Map<string, Buffer>();
   const ledger = createLedgerWriter(deps.db);
+  const unrecorded = permits(unrecordedBound(options.connections));
 
   async function decorated(workflowId: string): Promise<Buffer> {
     const { rows } = await deps.db.query<{ decorated_sha256: string }>('SELECT decorated_sha256 FROM posts WHERE workflow_id = $1', [
@@ -85,14 +113,16 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
         ]);
         const ref = { workflowId: input.workflowId, batch: input.batch, listId: list?.id ?? null };
         const failed: Outcome['failed'] = [];
-        const record = async (outcome: Outcome) => {
-          await ledger.record(ref, outcome);
-          failed.push(...outcome.failed);
-        };
+        /** One SMTP transaction, recorded before its permit goes to the next. */
+        const sendAndRecord = (from: string, to: string[], message: Buffer) =>
+          unrecorded(async () => {
+            const outcome = await sendTransaction(transport, from, to, message);
+            await ledger.record(ref, outcome);
+            failed.push(...outcome.failed);
+          });
         if (input.mode === 'bulk') {
           const from = listSubAddress(input.list, 'bounces');
-          const outcome = await sendTransaction(transport, from, pending.map((p) => p.recipient), await signOutgoing(raw, input.list, deps));
-          await record(outcome);
+          await sendAndRecord(from, pending.map((p) => p.recipient), await signOutgoing(raw, input.list, deps));
         } else {
           // Each member's copy: To, one-click List-Unsubscribe and the footer, prepared once for the batch.
           const secret = await siteSecret(deps.db);
@@ -111,8 +141,7 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
             // Signing is the last step: it covers each member's own To, List-Unsubscribe and footer.
             const own = personal ? personal.render({ address: p.recipient, unsubscribeUrl: oneClickUrl(secret, deps.publicUrl, input.list, p.verpToken) }) : raw;
             const message = await signOutgoing(own, input.list, deps);
-            const outcome = await sendTransaction(transport, from, [p.recipient], message);
-            await record(outcome);
+            await sendAndRecord(from, [p.recipient], message);
           });
         }
         // Refusals (5xx) are bounces: once per batch, to the members' bouncers (policy refusals to the owners' summary).

@@ -1,6 +1,6 @@
 // The embedded outbox: a loopback SMTP server standing in for the outbound MTA, writing each message it accepts as an .eml file.
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { HostPort } from './config.js';
@@ -39,7 +39,9 @@ export async function startOutbox(listen: HostPort, dir: string, hostname: strin
         };
         mkdir(day, { recursive: true })
           .then(() => writeFile(`${base}.eml`, Buffer.concat(chunks)))
-          .then(() => writeFile(`${base}.json`, `${JSON.stringify(envelope)}\n`))
+          // The envelope is written whole or not at all (renamed into place): it is what says "accepted".
+          .then(() => writeFile(`${base}.json.tmp`, `${JSON.stringify(envelope)}\n`))
+          .then(() => rename(`${base}.json.tmp`, `${base}.json`))
           .then(() => callback(null, 'kept in the outbox'))
           .catch((err: Error) => callback(Object.assign(new Error(`outbox cannot write: ${err.message}`), { responseCode: 451 })));
       });
