@@ -38,6 +38,8 @@ export interface Config {
   roles: Role[];
   /** The host name listflow uses in greetings and generated Message-IDs. */
   hostname: string;
+  /** Database connections each role on this host may hold, in pools of their own (LISTFLOW_DB_POOL_<ROLE>). */
+  dbPools: Record<Role, number>;
   /** DNS servers for sender authentication (`ip`, `ip:port`, `[ipv6]:port`); undefined: the system's. */
   dnsServers: string[] | undefined;
 }
@@ -143,6 +145,12 @@ export function loadConfig(env: Env = process.env): Config {
     roles: parseRoles(env.LISTFLOW_ROLES),
     hostname: env.LISTFLOW_HOSTNAME || 'localhost',
     dnsServers: parseDnsServers(env.LISTFLOW_DNS_SERVERS),
+    dbPools: {
+      ingress: positiveInt('LISTFLOW_DB_POOL_INGRESS', env.LISTFLOW_DB_POOL_INGRESS, 8),
+      core: positiveInt('LISTFLOW_DB_POOL_CORE', env.LISTFLOW_DB_POOL_CORE, 16),
+      delivery: positiveInt('LISTFLOW_DB_POOL_DELIVERY', env.LISTFLOW_DB_POOL_DELIVERY, 16),
+      web: positiveInt('LISTFLOW_DB_POOL_WEB', env.LISTFLOW_DB_POOL_WEB, 4),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: every role on one host, with embedded defaults for whatever the environment does not name.
+import { readdirSync, readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
@@ -16,6 +17,28 @@ function watchNpm(stop: (why: string) => void): void {
   setInterval(() => {
     if (process.ppid !== parent) stop('npm went away');
   }, 1000).unref();
+}
+
+/**
+ * The most a stop may take: workers get 30 s to finish in-flight SMTP batches, the embedded PostgreSQL 20 s,
+ * the dev server its own few seconds. Past this (a call that never returns, a worker that will not stop),
+ * listflow kills what it started and exits 1 rather than hang on.
+ */
+const STOP_BOUND_MS = 1000 * Number(process.env.LISTFLOW_STOP_TIMEOUT_SECONDS || 90);
+
+/** Our own child processes (the dev server, PostgreSQL), from /proc. */
+function children(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) out.push(Number(entry));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -40,7 +63,18 @@ async function main(): Promise<number> {
     signalled = signal;
     if (!running || stopping) return;
     stopping = true;
-    log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish)…`);
+    log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish; ${STOP_BOUND_MS / 1000}s at most)…`);
+    setTimeout(() => {
+      console.error(`listflow: not stopped within ${STOP_BOUND_MS / 1000}s; ending what it started and exiting`);
+      for (const pid of children()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(1);
+    }, STOP_BOUND_MS).unref();
     running.stop().then(
       () => {
         log('stopped');

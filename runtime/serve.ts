@@ -6,10 +6,10 @@ import type { ActivityDeps } from '../activities/deps.js';
 import { createDnsResolver } from '../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
-import type { Db } from '../store/db.js';
+import { createPool, type Db } from '../store/db.js';
 import { createWebServer } from '../web/server.js';
 import { createCoreWorkers, createDeliveryWorker } from '../workers/index.js';
-import type { Config } from './config.js';
+import { databaseUrlOf, type Config, type Role } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
 import { lockDataDir } from './lock.js';
 import { wakeOwedMemberNotices } from './member-notices.js';
@@ -50,8 +50,16 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       cleanups.push(() => pg.stop());
       databaseUrl = pg.url;
     }
-    const db: Db = await openDatabase(config, 20);
-    cleanups.push(() => db.end());
+    // The schema is brought up to date once; then each role gets a pool of its own, so a burst on one
+    // (a storm of SMTP clients, a fan-out) cannot take the connections another needs.
+    await (await openDatabase(config, 1)).end();
+    const roles = new Set(config.roles);
+    const pools = {} as Record<Role, Db>;
+    for (const role of roles) {
+      const pool = createPool(databaseUrlOf(config), config.dbPools[role]);
+      pools[role] = pool;
+      cleanups.push(() => pool.end());
+    }
 
     let temporalAddress = config.temporalAddress ?? '';
     let temporalUi: string | null = null;
@@ -66,7 +74,6 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     cleanups.push(() => connection.close());
     await prepareNamespace(connection, config.namespace);
 
-    const roles = new Set(config.roles);
     let smarthost: string | null = config.smarthost ?? null;
     let outboxDir: string | null = null;
     let transport: SmtpTransport | undefined;
@@ -82,8 +89,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       cleanups.push(async () => t.close());
     }
 
-    const deps: ActivityDeps = {
-      db,
+    const deps: Omit<ActivityDeps, 'db'> = {
       transport,
       publicUrl: config.publicUrl,
       hostname: config.hostname,
@@ -98,16 +104,15 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         namespace: config.namespace,
         taskQueue: config.taskQueue,
         deliveryTaskQueue: config.deliveryTaskQueue,
-        deps,
         smtpConnections: config.smtpConnections,
       };
-      if (roles.has('core')) workers.push(...(await createCoreWorkers(options)));
-      if (roles.has('delivery')) workers.push(await createDeliveryWorker(options));
+      if (roles.has('core')) workers.push(...(await createCoreWorkers({ ...options, deps: { ...deps, db: pools.core } })));
+      if (roles.has('delivery')) workers.push(await createDeliveryWorker({ ...options, deps: { ...deps, db: pools.delivery } }));
     }
     if (workers.length) log('workers ready');
     if (roles.has('core')) {
       // Welcomes and goodbyes owed by a `members add|remove` that could not reach Temporal go out now.
-      const owed = await wakeOwedMemberNotices(db, client, { taskQueue: config.taskQueue, deliveryTaskQueue: config.deliveryTaskQueue }).catch((err: Error) => {
+      const owed = await wakeOwedMemberNotices(pools.core, client, { taskQueue: config.taskQueue, deliveryTaskQueue: config.deliveryTaskQueue }).catch((err: Error) => {
         log(`owed welcome/goodbye messages not sent yet: ${err.message}`);
         return [];
       });
@@ -122,7 +127,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     let web: string | null = null;
     if (roles.has('web')) {
       const server = createWebServer({
-        db,
+        db: pools.web,
         client,
         publicUrl: config.publicUrl,
         hostname: config.hostname,
@@ -141,7 +146,7 @@ export async function serve(config: Config, log: (line: string) => void): Promis
     let smtp: string | null = null;
     if (roles.has('ingress')) {
       const server: SMTPServer = createIngress({
-        db,
+        db: pools.ingress,
         client,
         taskQueue: config.taskQueue,
         deliveryTaskQueue: config.deliveryTaskQueue,

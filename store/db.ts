@@ -23,16 +23,16 @@ export const DB_TIMEOUTS = {
   connectMs: 10_000,
 };
 
-export function createPool(connectionString: string, max = 10): Db {
+export function createPool(connectionString: string, max = 10, timeouts: typeof DB_TIMEOUTS = DB_TIMEOUTS): Db {
   const pool = new pg.Pool({
     connectionString,
     max,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: DB_TIMEOUTS.connectMs,
-    statement_timeout: DB_TIMEOUTS.statementMs,
-    lock_timeout: DB_TIMEOUTS.lockMs,
-    idle_in_transaction_session_timeout: DB_TIMEOUTS.idleInTransactionMs,
-    query_timeout: DB_TIMEOUTS.queryMs,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    lock_timeout: timeouts.lockMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    query_timeout: timeouts.queryMs,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});

@@ -1,9 +1,11 @@
 // The ledger's group commit: outcomes recorded together land as if written one by one, and one the database refuses fails alone.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createLedgerWriter } from '../../activities/ledger.js';
 import type { Outcome } from '../../activities/smtp.js';
 import { snapshotRecipients } from '../../store/deliveries.js';
+import { createPool, DB_TIMEOUTS } from '../../store/db.js';
 import { createList } from '../../store/lists.js';
 import { addMembers } from '../../store/members.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -73,5 +75,63 @@ describe('the delivery ledger writer', () => {
     const after = await rows();
     assert.deepEqual(after['c@x.example'], ['failed', 1, 550]);
     assert.deepEqual(after['e@x.example'], ['pending', 0, null]);
+  });
+});
+
+describe('the ledger writer when the database stops answering', () => {
+  let database: TestDatabase;
+  let proxy: net.Server;
+  let blackhole = false;
+  const sockets = new Set<net.Socket>();
+  before(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url);
+    // A TCP relay to PostgreSQL that, on demand, swallows what the client sends: a server that hangs.
+    proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      sockets.add(client).add(upstream);
+      client.on('data', (d) => {
+        if (!blackhole) upstream.write(d);
+      });
+      upstream.on('data', (d) => client.write(d));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await database.drop();
+  });
+
+  it('fails a write that never returns within the client timeout, and writes again once the database answers', async () => {
+    const url = new URL(database.url);
+    url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const db = createPool(url.toString(), 2, { ...DB_TIMEOUTS, queryMs: 1500, connectMs: 1500 });
+    try {
+      const listId = (await createList(db, 'hang@lists.example')).id;
+      await addMembers(db, listId, ['a@x.example', 'b@x.example']);
+      const workflowId = 'post/hang@lists.example/0123456789abcdef';
+      await snapshotRecipients(db, workflowId, listId, 10);
+      const ledger = createLedgerWriter(db);
+      const ref = { workflowId, batch: 0, listId };
+
+      blackhole = true;
+      const started = Date.now();
+      await assert.rejects(ledger.record(ref, outcome({ sent: ['a@x.example'] })), /timeout/i);
+      assert.ok(Date.now() - started < 10_000, 'the write failed within its bound instead of hanging');
+
+      blackhole = false;
+      await ledger.record(ref, outcome({ sent: ['b@x.example'] }));
+      const { rows } = await database.db.query<{ recipient: string }>(`SELECT recipient FROM deliveries WHERE workflow_id = $1 AND status = 'sent'`, [workflowId]);
+      assert.deepEqual(rows.map((r) => r.recipient), ['b@x.example'], 'the writer is not wedged: the next outcome is written');
+    } finally {
+      await db.end();
+    }
   });
 });
