@@ -10,7 +10,7 @@ import { createOneClickHandler, isOneClickPath, type OneClickDone } from './unsu
 import { wakeMemberNotices } from '../runtime/member-notices.js';
 import { markGoodbyeOwed } from '../store/subscriptions.js';
 import { startSubscriptionWorkflow } from '../activities/subscriptions.js';
-import { authenticate, bearerChallenge, tokenActor } from './auth.js';
+import { authenticate, bearerChallenge, bearerToken, tokenActor } from './auth.js';
 
 export interface WebOptions {
   db: Db;
@@ -98,7 +98,8 @@ export function createWebServer(o: WebOptions): http.Server {
     // Until people sign in (the web UI's accounts), every API call needs a token: none, or a bad one, changes nothing.
     const tokenName = await authenticate(o.db, req.headers.authorization);
     if (tokenName === null) {
-      const sent = req.headers.authorization !== undefined;
+      // RFC 6750 §3.1: invalid_token only when a bearer token was sent; no error code for none (or another scheme).
+      const sent = bearerToken(req.headers.authorization) !== null;
       throw new HttpError(401, sent ? 'the bearer token is not valid' : 'a bearer token is needed (listflow tokens create)', {
         'www-authenticate': bearerChallenge(sent),
       });
