@@ -157,6 +157,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(run(() => import('./bounces.js').then((x) => x.bouncesReenable)));
   bounces.command('list <list>').description('members with bounce state: score, disabled, next warning or removal')
     .option('--json', 'JSON for scripts').action(run(() => import('./bounces.js').then((x) => x.bouncesList)));
+  const tokens = program.command('tokens').description('bearer tokens for the HTTP API: create (shown once, stored hashed), list, revoke');
+  tokens.command('create').description('make a token and print it once; API calls with it are recorded as token:<name>')
+    .requiredOption('--name <name>', 'what it is for (1-64 of a-z 0-9 . _ -), unique among live tokens')
+    .action(run(() => import('./tokens.js').then((x) => x.tokensCreate)));
+  tokens.command('list').description('live tokens: name, created, last used (never the token)')
+    .option('--all', 'revoked tokens too').option('--json', 'JSON for scripts')
+    .action(run(() => import('./tokens.js').then((x) => x.tokensList)));
+  tokens.command('revoke <name>').description('refuse the token from now on (the name can then be given to a new one)')
+    .action(run(() => import('./tokens.js').then((x) => x.tokensRevoke)));
   program.command('status <id>').description('where a post stands: the workflow\'s status query').option('--json', 'the raw status as JSON')
     .action(run(() => import('./status.js').then((x) => x.status)));
   const archive = () => import('./archive.js');

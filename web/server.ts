@@ -1,4 +1,4 @@
-// The web role's HTTP API: health, lists, and a post's status and moderation (the UI builds on these).
+// The web role's HTTP API: health, lists, and a post's status and moderation (the UI builds on these); /api needs a bearer token.
 import http from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from '../store/db.js';
@@ -10,6 +10,7 @@ import { createOneClickHandler, isOneClickPath, type OneClickDone } from './unsu
 import { wakeMemberNotices } from '../runtime/member-notices.js';
 import { markGoodbyeOwed } from '../store/subscriptions.js';
 import { startSubscriptionWorkflow } from '../activities/subscriptions.js';
+import { authenticate, bearerChallenge, bearerToken, tokenActor } from './auth.js';
 
 export interface WebOptions {
   db: Db;
@@ -29,6 +30,7 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -49,7 +51,26 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-function decisionOf(body: unknown): ModerationDecision {
+/** The request target as a URL; one that is not a URL at all (`//`, say) is the request's fault. */
+function parsedUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://listflow');
+  } catch {
+    throw new HttpError(400, 'the request target is not a URL path');
+  }
+}
+
+/** A path as its decoded text: a malformed percent-encoding is the request's fault (400), not the server's. */
+function decodedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    throw new HttpError(400, 'the path has a malformed percent-encoding');
+  }
+}
+
+/** The decision a request asks for; `by` is who the token says is asking, never the body's `by` (ignored). */
+function decisionOf(body: unknown, by: string): ModerationDecision {
   const b = (body ?? {}) as Record<string, unknown>;
   if (b.action !== 'approve' && b.action !== 'reject' && b.action !== 'discard' && b.action !== 'defer') {
     throw new HttpError(400, 'action must be approve, reject, discard or defer');
@@ -63,7 +84,7 @@ function decisionOf(body: unknown): ModerationDecision {
   return {
     action: b.action,
     reason: b.reason as string | undefined,
-    by: typeof b.by === 'string' ? `web:${b.by}` : 'web',
+    by,
     ...(typeof b.note === 'string' ? { note: b.note } : {}),
     ...(isSha256(b.editedSha256) ? { editedSha256: b.editedSha256 } : {}),
   };
@@ -71,19 +92,29 @@ function decisionOf(body: unknown): ModerationDecision {
 
 export function createWebServer(o: WebOptions): http.Server {
   async function route(req: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const url = new URL(req.url ?? '/', 'http://listflow');
+    const url = parsedUrl(req.url);
     if (url.pathname === '/healthz' && req.method === 'GET') return { status: 200, body: { ok: true } };
+    if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) throw new HttpError(404, 'not found');
+    // Until people sign in (the web UI's accounts), every API call needs a token: none, or a bad one, changes nothing.
+    const tokenName = await authenticate(o.db, req.headers.authorization);
+    if (tokenName === null) {
+      // RFC 6750 §3.1: invalid_token only when a bearer token was sent; no error code for none (or another scheme).
+      const sent = bearerToken(req.headers.authorization) !== null;
+      throw new HttpError(401, sent ? 'the bearer token is not valid' : 'a bearer token is needed (listflow tokens create)', {
+        'www-authenticate': bearerChallenge(sent),
+      });
+    }
     if (url.pathname === '/api/lists' && req.method === 'GET') {
       const lists = await allLists(o.db);
       return { status: 200, body: lists.map((l) => ({ address: l.address, name: l.displayName, members: l.members })) };
     }
-    const m = /^\/api\/posts\/(post\/[^/]+@[^/]+\/[0-9a-f]{16})(\/moderate)?$/.exec(decodeURIComponent(url.pathname));
+    const m = /^\/api\/posts\/(post\/[^/]+@[^/]+\/[0-9a-f]{16})(\/moderate)?$/.exec(decodedPath(url.pathname));
     if (m?.[1]) {
       const handle = o.client.workflow.getHandle(m[1]);
       try {
         if (!m[2] && req.method === 'GET') return { status: 200, body: await handle.query(statusQuery) };
         if (m[2] && req.method === 'POST') {
-          const decision = decisionOf(await readJson(req));
+          const decision = decisionOf(await readJson(req), tokenActor(tokenName));
           return { status: 200, body: await handle.executeUpdate(moderateUpdate, { args: [decision] }) };
         }
       } catch (err) {
@@ -112,7 +143,7 @@ export function createWebServer(o: WebOptions): http.Server {
       },
       (err: Error) => {
         const status = err instanceof HttpError ? err.status : 500;
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(err instanceof HttpError ? err.headers : {}) });
         res.end(`${JSON.stringify({ error: status === 500 ? 'internal error' : err.message })}\n`);
       },
     );

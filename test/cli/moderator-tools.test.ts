@@ -12,6 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { heldQuery } from '../../cli/held.js';
 import { normalizeLineEnds } from '../../mail/edited.js';
 import { resolveBinary, TEMPORAL_CLI } from '../../runtime/temporal-binary.js';
+import { createApiToken } from '../../store/api-tokens.js';
 import { bansFor, listBans } from '../../store/bans.js';
 import { getList } from '../../store/lists.js';
 import { findMessage, getMessage, sha256Hex, putMessage } from '../../store/messages.js';
@@ -255,13 +256,15 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/posts/${encodeURIComponent(id)}/moderate`;
-      const send = (body: unknown) => fetch(url, { method: 'POST', body: JSON.stringify(body) });
+      const tokenName = uniqueName('moderator-web');
+      const headers = { authorization: `Bearer ${await createApiToken(env.stack.db, tokenName, 'test')}` };
+      const send = (body: unknown) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
 
       const deferred = await send({ action: 'defer', note: 'checking with the author', by: 'alice' });
       assert.equal(deferred.status, 200);
       const body = (await deferred.json()) as PostStatus;
       assert.equal(body.state, 'held');
-      assert.deepEqual(body.decision.notes?.map((n) => [n.by, n.note]), [['web:alice', 'checking with the author']]);
+      assert.deepEqual(body.decision.notes?.map((n) => [n.by, n.note]), [[`token:${tokenName}`, 'checking with the author']]);
 
       const notAHash = await send({ action: 'approve', editedSha256: 'deadbeef' });
       assert.equal(notAHash.status, 400);
@@ -275,7 +278,7 @@ describe('moderator tools: defer, approve --edited, and clearing a spam flood', 
       const approved = await send({ action: 'approve', editedSha256: sha, by: 'alice' });
       assert.equal(approved.status, 200);
       const done = (await approved.json()) as PostStatus;
-      assert.deepEqual([done.decision.moderation?.by, done.decision.moderation?.edited?.editedSha256], ['web:alice', sha]);
+      assert.deepEqual([done.decision.moderation?.by, done.decision.moderation?.edited?.editedSha256], [`token:${tokenName}`, sha], "the token's name, not the body's by");
       await env.recorder.waitFor(() => members.every((a) => mailFor(env.recorder.received, a).some((r) => r.isListCopy && r.subject.endsWith('] Edited on the web'))));
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
