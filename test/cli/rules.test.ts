@@ -69,7 +69,7 @@ describe('listflow posting policy commands', () => {
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, `${list}: moderator_password = (set)\n`);
     const stored = (await getList(database.db, list))?.settings.moderator_password ?? '';
-    assert.equal(verifyPassword(stored, 'Tr0ub4dor&3'), true);
+    assert.equal(await verifyPassword(stored, 'Tr0ub4dor&3'), true);
     for (const args of [['lists', 'show', list], ['lists', 'show', list, '--json'], ['lists', 'list', '--json']]) {
       const r = await runCli(env, args);
       assert.doesNotMatch(r.stdout, /Tr0ub4dor|scrypt\$/, args.join(' '));
