@@ -28,7 +28,7 @@ function explain(err: RE2JSSyntaxException): string {
   const code = err.error ?? '';
   const at = err.input ?? '';
   if (code === 'invalid escape sequence' && /^\\[1-9k]/.test(at)) {
-    return `backreferences (${at}) are not supported: patterns are RE2 syntax, matched in linear time`;
+    return `backreferences (${at === '\\k' ? '\\k<name>' : at}) are not supported: patterns are RE2 syntax, matched in linear time`;
   }
   if (/^\(\?[=!]/.test(at)) return `lookahead (${at.slice(0, 3)}…) is not supported: patterns are RE2 syntax, matched in linear time`;
   if (code === 'invalid named capture' && /^\(\?<[=!]/.test(at)) {
