@@ -201,6 +201,27 @@ export function resolveWith<T extends object>(table: SpecTable<T>, stored: Recor
   return out as T;
 }
 
+/**
+ * Stored list items that would be refused if set today (a pattern RE2 cannot run): one line each for the
+ * operator, saying why and how to remove it. The rules hold the posts such an item would decide.
+ */
+export function unusableItems<T extends object>(table: SpecTable<T>, values: T): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(table)) {
+    const spec = table[key as keyof T] as unknown as SettingSpec<unknown>;
+    const items = (values as Record<string, unknown>)[key];
+    if (spec.kind !== 'list' || !spec.item || !Array.isArray(items)) continue;
+    for (const item of items) {
+      try {
+        spec.item(String(item));
+      } catch (err) {
+        out.push(`${key} item "${String(item)}" cannot be used, so posts it applies to are held: ${messageOf(err)} (remove it with ${key}-=ITEM)`);
+      }
+    }
+  }
+  return out;
+}
+
 export function isDefault(spec: SettingSpec<unknown>, value: unknown): boolean {
   return JSON.stringify(value) === JSON.stringify(spec.default);
 }
