@@ -7,7 +7,8 @@ import type { AuthSummary } from '../mail/authenticity.js';
 import { Context } from '@temporalio/activity';
 import { decorateReporting } from '../mail/decoration/pipeline.js';
 import { noAutoReplyReason, readFacts } from '../mail/message.js';
-import { passwordApprover, tokenApprover } from '../mail/rules/approved.js';
+import { tokenApprover } from '../mail/rules/approved.js';
+import { checkModeratorPassword } from '../mail/approval-password.js';
 import type { Approver, MemberModeration } from '../mail/rules/types.js';
 import { bansFor } from '../store/bans.js';
 import { siteSecret, transaction } from '../store/db.js';
@@ -72,9 +73,9 @@ export function createPostActivities(deps: ActivityDeps) {
         bansFor(deps.db, list.id),
       ]);
       const member = roles.find((r) => r.role === 'member');
-      const approvers: Approver[] = [];
-      if (s.moderator_password) approvers.push(passwordApprover(s.moderator_password));
-      approvers.push(tokenApprover(await siteSecret(deps.db), list.address, Math.floor(Date.now() / 1000)));
+      const approvers: Approver[] = [tokenApprover(await siteSecret(deps.db), list.address, Math.floor(Date.now() / 1000))];
+      // The moderator password's scrypt runs here, once and off the event loop, before the pure chain.
+      const password = await checkModeratorPassword(s.moderator_password, facts, approvers);
       const verdict = runChain({
         facts,
         envelopeFrom: mail.envelopeFrom,
@@ -83,6 +84,7 @@ export function createPostActivities(deps: ActivityDeps) {
         site,
         bans,
         approvers,
+        password,
         auth,
         raw,
       });

@@ -1,5 +1,5 @@
 // `listflow bans …`: ban addresses or ^patterns from one list (--list) or the whole site.
-import { PatternError } from '../mail/patterns.js';
+import { parseAddressPattern, PatternError } from '../mail/patterns.js';
 import { addBan, listBans, removeBan } from '../store/bans.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
@@ -45,4 +45,13 @@ export async function bansList(ctx: Context, opts: { list?: string; json?: boole
     return;
   }
   ctx.out(table(['PATTERN', 'REASON', 'BY', 'SINCE'], bans.map((b) => [clean(b.pattern), clean(b.reason), clean(b.createdBy), when(b.createdAt)])));
+  // A row stored before patterns were RE2 (or edited by hand) holds every post it would be tested on.
+  for (const b of bans) {
+    try {
+      parseAddressPattern(b.pattern);
+    } catch (err) {
+      if (!(err instanceof PatternError)) throw err;
+      ctx.warn(`note: the ban ${clean(b.pattern)} cannot be used, so posts it is tested on are held: ${clean(err.message)} (remove it with listflow bans remove)`);
+    }
+  }
 }

@@ -1,7 +1,7 @@
 // `listflow lists …`: create, list, show, set and delete mailing lists.
 import { AddressError, normalizeAddress } from '../mail/address.js';
 import { parseAssignments, SETTING_KEYS, SETTINGS, settingSpec, type ListSettings } from '../mail/settings.js';
-import { isDefault, redacted, type SettingSpec } from '../mail/setting-kinds.js';
+import { isDefault, redacted, unusableItems, type SettingSpec } from '../mail/setting-kinds.js';
 import { transaction } from '../store/db.js';
 import { allLists, createList, deleteList, existingLists, getList, ListExistsError, updateSettings, type List } from '../store/lists.js';
 import { addMembers, countByRole } from '../store/members.js';
@@ -101,6 +101,7 @@ export async function listsShow(ctx: Context, name: string, opts: { json?: boole
   body += 'settings (change with: listflow lists set <list> key=value | key+=item | key-=item | key=)\n';
   body += aligned(settingRows(SETTINGS as unknown as Record<string, SettingSpec<unknown>>, list.settings as unknown as Record<string, unknown>), '  ');
   ctx.out(body);
+  for (const problem of unusableItems(SETTINGS, list.settings)) ctx.warn(`note: ${clean(problem)}`);
 }
 
 export async function listsSet(ctx: Context, text: string, assignments: string[]): Promise<void> {

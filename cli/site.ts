@@ -1,5 +1,5 @@
 // `listflow site …`: site-wide settings (spam-header rules for every list, the daily auto-reply cap).
-import type { SettingSpec } from '../mail/setting-kinds.js';
+import { unusableItems, type SettingSpec } from '../mail/setting-kinds.js';
 import { parseSiteAssignments, SITE_SETTING_KEYS, SITE_SETTINGS } from '../mail/site-settings.js';
 import { transaction } from '../store/db.js';
 import { loadSiteSettings, saveSiteSettings } from '../store/site-settings.js';
@@ -16,6 +16,7 @@ export async function siteShow(ctx: Context, opts: { json?: boolean }): Promise<
   }
   ctx.out('site settings (change with: listflow site set key=value | key+=item | key-=item | key=)\n');
   ctx.out(aligned(settingRows(SITE_SETTINGS as unknown as Record<string, SettingSpec<unknown>>, settings as unknown as Record<string, unknown>), '  '));
+  for (const problem of unusableItems(SITE_SETTINGS, settings)) ctx.warn(`note: ${clean(problem)}`);
 }
 
 export async function siteSet(ctx: Context, assignments: string[]): Promise<void> {

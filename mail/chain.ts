@@ -80,14 +80,17 @@ export function oneLine(text: string, max = MAX_REASON): string {
 export function runChain(input: RuleInput, chain: readonly ChainRow[] = POSTING_CHAIN): Verdict {
   const hits: RuleHit[] = [];
   const misses: string[] = [];
+  let failed = false;
   for (const row of chain) {
     let result;
     try {
       result = row.rule.check(input);
     } catch (err) {
-      // A rule that fails on some input must not crash-loop the activity: the post waits for a person instead.
+      // A rule that fails on some input (a stored pattern RE2 refuses, a bug) must not crash-loop the
+      // activity: the post waits for a person instead.
       result = { hit: true, action: 'defer' as const, reason: `the rule failed: ${(err as Error)?.message ?? String(err)}` };
       hits.push({ rule: row.rule.name, action: 'defer', reason: oneLine(result.reason) });
+      failed = true;
       continue;
     }
     if (!result.hit) {
@@ -97,6 +100,9 @@ export function runChain(input: RuleInput, chain: readonly ChainRow[] = POSTING_
     const action: RuleAction = row.action === 'from-rule' ? (result.action ?? 'hold') : row.action;
     const reason = oneLine(result.reason);
     hits.push({ rule: row.rule.name, action, reason });
+    // After a failed rule nothing may accept: the failed one (a ban, a discard row) might have stopped the
+    // post. Stopping it (hold, reject, discard) is still right; an accept is recorded and the post is held.
+    if (action === 'accept' && failed) continue;
     if (action !== 'defer') return { action, hits, misses, summary: reason };
   }
   if (hits.length > 0) return { action: 'hold', hits, misses, summary: oneLine(hits.map((h) => h.reason).join('; '), 1000) };

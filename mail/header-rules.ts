@@ -1,6 +1,6 @@
 // Header rules as operators write them: `Header-Name: pattern -> action` (header_matches, as in Mailman 3)
-// and `Header-Name: pattern` (bounce_matching_headers). Validated when set; compiled once per text.
-import { PatternError } from './patterns.js';
+// and `Header-Name: pattern` (bounce_matching_headers). Patterns are RE2 (regex.ts), validated when set.
+import { compileRegex, PatternError, type Regex } from './regex.js';
 
 export type HeaderAction = 'accept' | 'hold' | 'reject' | 'discard' | 'defer';
 const ACTIONS: HeaderAction[] = ['accept', 'hold', 'reject', 'discard', 'defer'];
@@ -8,34 +8,30 @@ const ACTIONS: HeaderAction[] = ['accept', 'hold', 'reject', 'discard', 'defer']
 export interface HeaderRule {
   /** Canonical text, as stored: `Name: pattern -> action` (or `Name: pattern` without an action). */
   text: string;
-  /** Lower-case header name. */
+  /** Lower-case header name ('' for a stored row too broken to name one). */
   header: string;
   pattern: string;
   action: HeaderAction;
+  /** Throws PatternError for a stored rule that cannot be used (see storedHeaderRule). */
   test(value: string): boolean;
+  /** Why a stored rule cannot be used; absent for a usable one. */
+  unusable?: string;
 }
 
 const MAX_PATTERN_LENGTH = 500;
 const FIELD_NAME = /^[!-9;-~]{1,76}$/;
 
-function compile(pattern: string): RegExp {
+function compile(pattern: string): Regex {
   if (pattern === '') throw new PatternError('the pattern is empty');
   if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(`a pattern is at most ${MAX_PATTERN_LENGTH} characters`);
-  try {
-    // Searched anywhere in the value, ignoring case, as Mailman does (Python's re.search with IGNORECASE).
-    return new RegExp(pattern, 'i');
-  } catch (err) {
-    throw new PatternError(`"${pattern}" is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
-  }
+  // Searched anywhere in the value, ignoring case, as Mailman does (Python's re.search with IGNORECASE).
+  return compileRegex(pattern, { ignoreCase: true });
 }
 
-const cache = new Map<string, HeaderRule>();
+type Shape = Omit<HeaderRule, 'test' | 'unusable'>;
 
-/** Parses one rule; `withAction` false for bounce_matching_headers. Throws PatternError with the reason. */
-export function parseHeaderRule(input: string, withAction = true): HeaderRule {
-  const key = `${withAction ? 'a' : 'n'}${input}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+/** The rule's parts, without compiling its pattern. */
+function shapeOf(input: string, withAction: boolean): Shape {
   const text = input.trim();
   if (/[\r\n]/.test(text)) throw new PatternError('a header rule is one line');
   const colon = text.indexOf(':');
@@ -52,20 +48,56 @@ export function parseHeaderRule(input: string, withAction = true): HeaderRule {
     action = named;
     rest = rest.slice(0, arrow.index).trim();
   }
-  const re = compile(rest);
-  const rule: HeaderRule = {
+  return {
     text: withAction ? `${header}: ${rest} -> ${action}` : `${header}: ${rest}`,
     header: header.toLowerCase(),
     pattern: rest,
     action,
-    test: (value) => re.test(value),
   };
-  if (cache.size > 2000) cache.clear();
-  cache.set(key, rule);
-  return rule;
 }
 
-/** The first rule that matches one of the message's headers, with the header value it matched. */
+/** Parses one rule; `withAction` false for bounce_matching_headers. Throws PatternError with the reason. */
+export function parseHeaderRule(input: string, withAction = true): HeaderRule {
+  const shape = shapeOf(input, withAction);
+  const re = compile(shape.pattern);
+  return { ...shape, test: (value) => re.test(value) };
+}
+
+/** A stored row's canonical text, without compiling its pattern: what loading settings keeps. */
+export function storedHeaderRuleText(input: string, withAction = true): string {
+  return shapeOf(input, withAction).text;
+}
+
+/**
+ * A rule as stored, which may predate the current rules (a JavaScript-only pattern, a hand-edited row).
+ * Never throws here; firstHeaderMatch throws its PatternError when it would have to use it.
+ */
+export function storedHeaderRule(input: string, withAction = true): HeaderRule {
+  try {
+    return parseHeaderRule(input, withAction);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    let shape: Shape;
+    try {
+      shape = shapeOf(input, withAction);
+    } catch {
+      shape = { text: input.trim(), header: '', pattern: '', action: 'hold' };
+    }
+    const unusable = `the stored rule "${shape.text}" cannot be used: ${err.message}`;
+    return {
+      ...shape,
+      unusable,
+      test: () => {
+        throw new PatternError(unusable);
+      },
+    };
+  }
+}
+
+/**
+ * The first rule that matches one of the message's headers, with the header value it matched. Throws the
+ * PatternError of a stored rule that cannot be used when it is reached and its header is present.
+ */
 export function firstHeaderMatch(
   rules: readonly HeaderRule[],
   headers: readonly { name: string; value: string }[],
@@ -80,6 +112,9 @@ export function firstHeaderMatch(
     else byName.set(h.name, [h.value]);
   }
   for (const rule of rules) {
+    // Rows are tried in order, so one that cannot be used decides nothing only when it is never reached or
+    // its header is absent (it could not have matched); otherwise the answer is unknown and this throws.
+    if (rule.unusable && rule.header === '') throw new PatternError(rule.unusable);
     for (const value of byName.get(rule.header) ?? []) if (rule.test(value)) return { rule, value };
   }
   return null;

@@ -1,14 +1,13 @@
 // Address patterns, as list owners write them in bans, nonmember lists and `--from` filters:
-// an exact address, or a regular expression when the pattern starts with '^' (as in Mailman).
+// an exact address, or a regular expression (RE2 syntax, see regex.ts) when the pattern starts with '^' (as in Mailman).
+import { compileRegex, PatternError } from './regex.js';
 
-/** A pattern an operator gave that cannot be used; refused when set, never at run time. */
-export class PatternError extends Error {
-  override name = 'PatternError';
-}
+export { PatternError };
 
 export interface AddressPattern {
   /** As the operator wrote it (trimmed). */
   text: string;
+  /** Throws PatternError for a stored pattern that cannot be used (see storedAddressPattern). */
   test(address: string): boolean;
 }
 
@@ -24,12 +23,7 @@ export function parseAddressPattern(input: string): AddressPattern {
   if (text === '') throw new PatternError('empty pattern');
   if (text.length > MAX_PATTERN_LENGTH) throw new PatternError(`a pattern is at most ${MAX_PATTERN_LENGTH} characters`);
   if (text.startsWith('^')) {
-    let re: RegExp;
-    try {
-      re = new RegExp(text, 'iu');
-    } catch (err) {
-      throw new PatternError(`"${text}" is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
-    }
+    const re = compileRegex(text, { ignoreCase: true });
     return { text, test: (address) => re.test(address) };
   }
   if (/\s/.test(text) || !text.includes('@')) {
@@ -39,9 +33,43 @@ export function parseAddressPattern(input: string): AddressPattern {
   return { text, test: (address) => address.toLowerCase() === key };
 }
 
-/** The first of `patterns` that matches `address`, or null. */
+/**
+ * A pattern as stored (a ban row, a settings item), which may predate the current rules (a JavaScript-only
+ * regular expression, a hand-edited row). Never throws here: one that cannot be used throws PatternError
+ * from `test`, so the rule that meets it fails and the post is held with the reason, instead of the
+ * pattern being skipped in silence (a ban that quietly stops banning).
+ */
+export function storedAddressPattern(input: string): AddressPattern {
+  try {
+    return parseAddressPattern(input);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    const text = input.trim();
+    const why = err.message.startsWith(`"${text}" `) ? `the stored pattern ${err.message}` : `the stored pattern "${text}": ${err.message}`;
+    return {
+      text,
+      test: () => {
+        throw new PatternError(why);
+      },
+    };
+  }
+}
+
+/**
+ * The first of `patterns` that matches `address`, or null. A pattern that cannot be used does not hide a
+ * usable one that matches; when none matches, its PatternError is thrown (the answer is not known).
+ */
 export function firstMatch(patterns: readonly AddressPattern[], address: string | null): AddressPattern | null {
   if (!address) return null;
-  for (const p of patterns) if (p.test(address)) return p;
+  let unusable: unknown = null;
+  for (const p of patterns) {
+    try {
+      if (p.test(address)) return p;
+    } catch (err) {
+      if (!(err instanceof PatternError)) throw err;
+      unusable ??= err;
+    }
+  }
+  if (unusable) throw unusable;
   return null;
 }

@@ -16,6 +16,11 @@ export interface SettingSpec<V> {
   parse(text: string): V;
   /** For lists: one item as the operator wrote it → its canonical text. Throws (SettingError or PatternError). */
   item?(text: string): string;
+  /**
+   * For lists: one stored item → the text to keep. Patterns keep items that no longer compile, so the rule
+   * that uses them reports it (the post is held with the reason) instead of the item vanishing unseen.
+   */
+  loadItem?(text: string): string;
   /** A stored value → the value to use; throws on junk, and the caller falls back to the default. */
   load(stored: unknown): V;
   /** The value for people (secrets never shown). */
@@ -37,8 +42,17 @@ export function scalar<V>(key: string, def: V, description: string, parse: (text
   };
 }
 
-/** A list of validated items, stored as a JSON array of their canonical texts. */
-export function list(key: string, description: string, item: (text: string) => string, def: string[] = []): SettingSpec<string[]> {
+/**
+ * A list of validated items, stored as a JSON array of their canonical texts. `loadItem` (default: `item`)
+ * reads a stored item; it may be more lenient than `item`, which validates what an operator sets.
+ */
+export function list(
+  key: string,
+  description: string,
+  item: (text: string) => string,
+  def: string[] = [],
+  loadItem: (text: string) => string = item,
+): SettingSpec<string[]> {
   return {
     key,
     default: def,
@@ -48,6 +62,7 @@ export function list(key: string, description: string, item: (text: string) => s
       throw new SettingError(`is a list: add an item with ${key}+=ITEM, remove one with ${key}-=ITEM, clear it with ${key}=`);
     },
     item,
+    loadItem,
     load: (stored) => {
       const value: unknown = typeof stored === 'string' ? JSON.parse(stored) : stored;
       if (!Array.isArray(value)) throw new SettingError('not a list');
@@ -55,7 +70,7 @@ export function list(key: string, description: string, item: (text: string) => s
       for (const entry of value) {
         // Junk items are dropped one by one: one bad row must not switch off the list's other rules.
         try {
-          if (typeof entry === 'string') items.push(item(entry));
+          if (typeof entry === 'string') items.push(loadItem(entry));
         } catch {
           /* skipped */
         }
@@ -85,6 +100,14 @@ export function secret(key: string, description: string): SettingSpec<string> {
     },
     show: (value) => (value ? '(set)' : '(not set)'),
   };
+}
+
+function safely(f: () => string): string | null {
+  try {
+    return f();
+  } catch {
+    return null;
+  }
 }
 
 function messageOf(err: unknown): string {
@@ -132,7 +155,10 @@ export function applyAssignment<T extends object>(table: SpecTable<T>, current: 
   try {
     item = (spec.item as (text: string) => string)(value);
   } catch (err) {
-    throw new SettingError(`${shown}: ${messageOf(err)}`);
+    // A stored item that no longer validates (a pattern RE2 refuses) can still be removed by its text.
+    const stored = op === '-=' && spec.loadItem ? safely(() => (spec.loadItem as (text: string) => string)(value)) : null;
+    if (stored === null || !items.includes(stored)) throw new SettingError(`${shown}: ${messageOf(err)}`);
+    item = stored;
   }
   if (op === '+=') return { [k]: items.includes(item) ? items : [...items, item] } as unknown as Partial<T>;
   if (!items.includes(item)) {
@@ -173,6 +199,27 @@ export function resolveWith<T extends object>(table: SpecTable<T>, stored: Recor
     }
   }
   return out as T;
+}
+
+/**
+ * Stored list items that would be refused if set today (a pattern RE2 cannot run): one line each for the
+ * operator, saying why and how to remove it. The rules hold the posts such an item would decide.
+ */
+export function unusableItems<T extends object>(table: SpecTable<T>, values: T): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(table)) {
+    const spec = table[key as keyof T] as unknown as SettingSpec<unknown>;
+    const items = (values as Record<string, unknown>)[key];
+    if (spec.kind !== 'list' || !spec.item || !Array.isArray(items)) continue;
+    for (const item of items) {
+      try {
+        spec.item(String(item));
+      } catch (err) {
+        out.push(`${key} item "${String(item)}" cannot be used, so posts it applies to are held: ${messageOf(err)} (remove it with ${key}-=ITEM)`);
+      }
+    }
+  }
+  return out;
 }
 
 export function isDefault(spec: SettingSpec<unknown>, value: unknown): boolean {

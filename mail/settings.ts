@@ -1,8 +1,8 @@
 // List settings: every key, its default, what it means, and how a value given as text is validated.
 import { AddressError, normalizeAddress } from './address.js';
 import { TEMPLATE_VARIABLES, unknownVariables } from './decoration/context.js';
-import { parseHeaderRule } from './header-rules.js';
-import { parseAddressPattern } from './patterns.js';
+import { parseHeaderRule, storedHeaderRule } from './header-rules.js';
+import { parseAddressPattern, storedAddressPattern } from './patterns.js';
 import {
   applyAssignment,
   applyAssignments,
@@ -158,6 +158,11 @@ export function nonmemberItem(text: string): string {
   return parseAddressPattern(t).text;
 }
 
+/** A stored *_these_nonmembers item: kept even when its ^regex no longer compiles (the rule then reports it). */
+function storedNonmemberItem(text: string): string {
+  return text.trim().startsWith('@') ? nonmemberItem(text) : storedAddressPattern(text).text;
+}
+
 /** A msg_header/msg_footer template: one line ("\\n" for line breaks), known {variables} only. */
 function template(text: string): string {
   if (text.length > 4000 || /[\r\n]/.test(text)) throw new SettingError('must be one line of at most 4000 characters (write \\n for a line break)');
@@ -191,6 +196,10 @@ function extension(text: string): string {
 const addressPattern = (text: string) => parseAddressPattern(text).text;
 const headerMatch = (text: string) => parseHeaderRule(text, true).text;
 const suspiciousHeader = (text: string) => parseHeaderRule(text, false).text;
+// Stored pattern items are kept even when they no longer compile: the rule that meets one holds the post and says why.
+const storedAddress = (text: string) => storedAddressPattern(text).text;
+const storedHeaderMatch = (text: string) => storedHeaderRule(text, true).text;
+const storedSuspiciousHeader = (text: string) => storedHeaderRule(text, false).text;
 
 /** Every list setting, in the order `lists show` prints them. */
 export const SETTINGS: SpecTable<ListSettings> = {
@@ -204,13 +213,13 @@ export const SETTINGS: SpecTable<ListSettings> = {
     "for members whose moderation is 'default'; defer: the rest of the chain decides",
     oneOf<MemberAction>('defer', 'accept', 'hold', 'reject', 'discard'),
   ),
-  accept_these_nonmembers: list('accept_these_nonmembers', 'nonmembers accepted at once: address, ^regex or @list@domain', nonmemberItem),
-  hold_these_nonmembers: list('hold_these_nonmembers', 'nonmembers always held: address, ^regex or @list@domain', nonmemberItem),
-  reject_these_nonmembers: list('reject_these_nonmembers', 'nonmembers rejected with a notice: address, ^regex or @list@domain', nonmemberItem),
-  discard_these_nonmembers: list('discard_these_nonmembers', 'nonmembers discarded silently: address, ^regex or @list@domain', nonmemberItem),
-  header_matches: list('header_matches', '"Header: regex -> accept|hold|reject|discard|defer" (default defer)', headerMatch),
-  bounce_matching_headers: list('bounce_matching_headers', '"Header: regex": a matching post is held (suspicious-header)', suspiciousHeader),
-  acceptable_aliases: list('acceptable_aliases', 'other addresses (or ^regex) in To/Cc that count as naming the list', addressPattern),
+  accept_these_nonmembers: list('accept_these_nonmembers', 'nonmembers accepted at once: address, ^regex or @list@domain', nonmemberItem, [], storedNonmemberItem),
+  hold_these_nonmembers: list('hold_these_nonmembers', 'nonmembers always held: address, ^regex or @list@domain', nonmemberItem, [], storedNonmemberItem),
+  reject_these_nonmembers: list('reject_these_nonmembers', 'nonmembers rejected with a notice: address, ^regex or @list@domain', nonmemberItem, [], storedNonmemberItem),
+  discard_these_nonmembers: list('discard_these_nonmembers', 'nonmembers discarded silently: address, ^regex or @list@domain', nonmemberItem, [], storedNonmemberItem),
+  header_matches: list('header_matches', '"Header: regex -> accept|hold|reject|discard|defer" (default defer)', headerMatch, [], storedHeaderMatch),
+  bounce_matching_headers: list('bounce_matching_headers', '"Header: regex": a matching post is held (suspicious-header)', suspiciousHeader, [], storedSuspiciousHeader),
+  acceptable_aliases: list('acceptable_aliases', 'other addresses (or ^regex) in To/Cc that count as naming the list', addressPattern, [], storedAddress),
   require_explicit_destination: scalar('require_explicit_destination', true, 'hold a post whose To/Cc name neither the list nor an alias', boolean),
   max_num_recipients: scalar('max_num_recipients', 10, 'hold a post with this many To/Cc addresses or more (0: no limit)', wholeNumber(0, 100000)),
   administrivia: scalar('administrivia', true, 'hold a short post that looks like a subscribe/unsubscribe/help request', boolean),

@@ -1,6 +1,6 @@
 // Site-wide settings (the `site` table, one text value per key): spam-header rules for every list, and the
 // daily cap on automatic replies to one address.
-import { parseHeaderRule } from './header-rules.js';
+import { parseHeaderRule, storedHeaderRule } from './header-rules.js';
 import { wholeNumber } from './settings.js';
 import { applyAssignments, list, resolveWith, scalar, type SpecTable } from './setting-kinds.js';
 
@@ -22,6 +22,8 @@ export const SITE_SETTINGS: SpecTable<SiteSettings> = {
     'site-wide "Header: regex -> action" rules, checked after each list\'s own',
     (text) => parseHeaderRule(text, true).text,
     DEFAULT_SITE_HEADER_MATCHES,
+    // Kept when it no longer compiles: the header-match rule then holds the post and says why.
+    (text) => storedHeaderRule(text, true).text,
   ),
   autoreply_daily_limit: scalar('autoreply_daily_limit', 10, 'automatic replies (held/rejected notices…) to one address per day', wholeNumber(0, 100000)),
 };

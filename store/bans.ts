@@ -1,5 +1,5 @@
 // Banned addresses and patterns, per list or site-wide (listId null).
-import { parseAddressPattern, type AddressPattern } from '../mail/patterns.js';
+import { parseAddressPattern, storedAddressPattern, type AddressPattern } from '../mail/patterns.js';
 import type { Queryable } from './db.js';
 
 export interface Ban {
@@ -32,7 +32,7 @@ function toBan(r: BanRow): Ban {
   };
 }
 
-/** Adds a ban; the pattern is validated first (PatternError). Adding one that exists is not an error: it returns false. */
+/** Adds a ban; the pattern is validated first (PatternError: RE2 syntax, see mail/regex.ts). Adding one that exists is not an error: it returns false. */
 export async function addBan(
   db: Queryable,
   ban: { listId: number | null; pattern: string; reason?: string; createdBy?: string },
@@ -63,12 +63,9 @@ export async function bansFor(db: Queryable, listId: number): Promise<{ list: Ad
   const { rows } = await db.query<BanRow>('SELECT * FROM bans WHERE list_id = $1 OR list_id IS NULL ORDER BY id', [listId]);
   const list: AddressPattern[] = [];
   const site: AddressPattern[] = [];
-  for (const r of rows) {
-    try {
-      (r.list_id === null ? site : list).push(parseAddressPattern(r.pattern));
-    } catch {
-      // Validated when added; a row that no longer parses (edited by hand) is skipped, not fatal to mail.
-    }
-  }
+  // Validated when added. A row that no longer compiles (RE2 refuses a pattern JavaScript took, or a hand edit)
+  // is kept: the banned-address rule fails on it and the post is held with the reason, rather than the ban
+  // silently lapsing.
+  for (const r of rows) (r.list_id === null ? site : list).push(storedAddressPattern(r.pattern));
   return { list, site };
 }

@@ -1,18 +1,10 @@
 // The list's header_matches rows, then the site's (spam-filter flags): the first matching row's action.
-import { firstHeaderMatch, parseHeaderRule, type HeaderRule } from '../header-rules.js';
+import { firstHeaderMatch, storedHeaderRule } from '../header-rules.js';
 import type { Rule } from './types.js';
 
-function rules(texts: readonly string[]): HeaderRule[] {
-  const out: HeaderRule[] = [];
-  for (const t of texts) {
-    try {
-      out.push(parseHeaderRule(t, true));
-    } catch {
-      // Validated when set; a row that no longer parses is skipped rather than stopping mail.
-    }
-  }
-  return out;
-}
+// Validated when set. A stored row that no longer compiles (RE2 refuses it) throws when it is reached with
+// its header present: the chain counts that as a rule error and holds the post with the reason.
+const rules = (texts: readonly string[]) => texts.map((t) => storedHeaderRule(t, true));
 
 export const headerMatch: Rule = {
   name: 'header-match',

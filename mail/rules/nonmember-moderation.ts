@@ -1,6 +1,6 @@
 // Posts from nonmembers: the accept/hold/reject/discard_these_nonmembers lists (addresses, ^regex,
 // @list meaning that list's members), in that order as in Mailman 3, then the list's nonmember_action.
-import { parseAddressPattern } from '../patterns.js';
+import { storedAddressPattern } from '../patterns.js';
 import type { ModerationAction } from '../settings.js';
 import type { Rule } from './types.js';
 
@@ -8,11 +8,8 @@ const ORDER: ModerationAction[] = ['accept', 'hold', 'reject', 'discard'];
 
 function matches(item: string, address: string, memberOf: readonly string[]): boolean {
   if (item.startsWith('@')) return memberOf.includes(item.slice(1).toLowerCase());
-  try {
-    return parseAddressPattern(item).test(address);
-  } catch {
-    return false;
-  }
+  // Items are tried in order; one that no longer compiles throws when reached (a rule error: held, with the reason).
+  return storedAddressPattern(item).test(address);
 }
 
 export const nonmemberModeration: Rule = {

@@ -1,19 +1,13 @@
 // Headers the list owner finds suspicious (bounce_matching_headers, as in Mailman): a moderator looks first.
-import { firstHeaderMatch, parseHeaderRule, type HeaderRule } from '../header-rules.js';
+import { firstHeaderMatch, storedHeaderRule } from '../header-rules.js';
 import type { Rule } from './types.js';
 
 export const suspiciousHeader: Rule = {
   name: 'suspicious-header',
   description: 'A header matches one of the list\'s bounce_matching_headers ("Header: regex").',
   check({ facts, list }) {
-    const rules: HeaderRule[] = [];
-    for (const t of list.settings.bounce_matching_headers) {
-      try {
-        rules.push(parseHeaderRule(t, false));
-      } catch {
-        // validated when set; skipped if it no longer parses
-      }
-    }
+    // A stored row that no longer compiles throws when reached: a rule error, so the post is held with the reason.
+    const rules = list.settings.bounce_matching_headers.map((t) => storedHeaderRule(t, false));
     const m = firstHeaderMatch(rules, facts.headers);
     if (!m) return { hit: false, reason: 'no bounce_matching_headers row matches' };
     const shown = m.value.length > 80 ? `${m.value.slice(0, 79)}…` : m.value;

@@ -10,9 +10,17 @@ export type MemberModeration = 'default' | ModerationAction;
 
 /**
  * Checks the secret of an Approved:/Approve: header or first body line. Returns what it matched, for the
- * reason ("the list's moderator password"), or null. The activity passes one per way of approving.
+ * reason ("a moderator token issued to …"), or null. Cheap and synchronous (a moderator token's HMAC); the
+ * moderator password is not one of these: its KDF runs before the chain (PasswordCheck).
  */
 export type Approver = (secret: string) => string | null;
+
+/** The moderator password against one Approved: secret, checked by the classifying activity (async, once per post). */
+export interface PasswordCheck {
+  /** Where the secret was, e.g. "the approved header". */
+  where: string;
+  ok: boolean;
+}
 
 export interface RuleInput {
   facts: MessageFacts;
@@ -31,6 +39,8 @@ export interface RuleInput {
   /** This list's bans and the site-wide ones. */
   bans: { list: AddressPattern[]; site: AddressPattern[] };
   approvers: Approver[];
+  /** The moderator password's check, or null when the list has none or the post offers no secret to check. */
+  password: PasswordCheck | null;
   /** SPF, DKIM, DMARC and ARC results; null or absent when the post was not verified. */
   auth?: AuthSummary | null;
   /** The raw message, for rules that look at its MIME structure (content-filter). */

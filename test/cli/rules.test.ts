@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyPassword } from '../../mail/password.js';
-import { getList } from '../../store/lists.js';
+import { getList, updateSettings } from '../../store/lists.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { uniqueName } from '../helpers/temporal.js';
 import { closedPort, runCli, type CliEnv } from './run-cli.js';
@@ -69,7 +69,7 @@ describe('listflow posting policy commands', () => {
     assert.equal(set.code, 0, set.stderr);
     assert.equal(set.stdout, `${list}: moderator_password = (set)\n`);
     const stored = (await getList(database.db, list))?.settings.moderator_password ?? '';
-    assert.equal(verifyPassword(stored, 'Tr0ub4dor&3'), true);
+    assert.equal(await verifyPassword(stored, 'Tr0ub4dor&3'), true);
     for (const args of [['lists', 'show', list], ['lists', 'show', list, '--json'], ['lists', 'list', '--json']]) {
       const r = await runCli(env, args);
       assert.doesNotMatch(r.stdout, /Tr0ub4dor|scrypt\$/, args.join(' '));
@@ -130,5 +130,45 @@ describe('listflow posting policy commands', () => {
     assert.match(lines[1] ?? '', /^no-senders\s+discard\s+The message names no sender/);
     assert.ok(lines.length < 25, 'fits on one screen');
     assert.ok(lines.every((l) => l.length <= 160), 'and in its width');
+  });
+
+  it('refuses patterns RE2 cannot run with one line naming the pattern and why, exit 1, nothing stored', async () => {
+    const list = await newList();
+    const set = await runCli(env, ['lists', 'set', list, 'header_matches+=Subject: (a)\\1 -> hold']);
+    assert.equal(set.code, 1);
+    assert.equal(set.stdout, '');
+    assert.match(
+      set.stderr,
+      /^listflow: header_matches\+=Subject: \(a\)\\1 -> hold: "\(a\)\\1" is not a valid regular expression: backreferences \(\\1\) are not supported: patterns are RE2 syntax, matched in linear time \(nothing was changed\)\n$/,
+    );
+    const ban = await runCli(env, ['bans', 'add', '^(?!admin).*@x\\.example$', '--list', list]);
+    assert.equal(ban.code, 1);
+    assert.match(ban.stderr, /^listflow: \^\(\?!admin\)\.\*@x\\\.example\$: "\^\(\?!admin\)\.\*@x\\\.example\$" is not a valid regular expression: lookahead \(\(\?!…\) is not supported: patterns are RE2 syntax, matched in linear time\n$/);
+    const site = await runCli(env, ['site', 'set', 'header_matches+=Subject: (?<=re)x -> hold']);
+    assert.equal(site.code, 1);
+    assert.match(site.stderr, /^listflow: header_matches\+=Subject: \(\?<=re\)x -> hold: .*lookbehind \(\(\?<=…\) is not supported.* \(nothing was changed\)\n$/);
+    assert.deepEqual((await getList(database.db, list))?.overrides, {});
+    assert.equal((await runCli(env, ['bans', 'list', '--list', list])).stdout, `no bans on ${list}\n`);
+  });
+
+  it('shows a stored pattern RE2 cannot run with a note saying why, and removes it by its text', async () => {
+    const list = await newList();
+    // As rows written before listflow used RE2.
+    await updateSettings(database.db, list, { header_matches: ['Subject: (a)\\1 -> discard'] });
+    await database.db.query('INSERT INTO bans (list_id, pattern) VALUES ((SELECT id FROM lists WHERE address = $1), $2)', [list, '^(.)\\1@x\\.example$']);
+    const shown = await runCli(env, ['lists', 'show', list]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^\s+header_matches\s+Subject: \(a\)\\1 -> discard\s+\(default: \(none\)\)$/m);
+    assert.equal(
+      shown.stderr,
+      'listflow: note: header_matches item "Subject: (a)\\1 -> discard" cannot be used, so posts it applies to are held: "(a)\\1" is not a valid regular expression: backreferences (\\1) are not supported: patterns are RE2 syntax, matched in linear time (remove it with header_matches-=ITEM)\n',
+    );
+    const bans = await runCli(env, ['bans', 'list', '--list', list]);
+    assert.match(bans.stderr, /^listflow: note: the ban \^\(\.\)\\1@x\\\.example\$ cannot be used, so posts it is tested on are held: .*backreferences/);
+    const removed = await runCli(env, ['lists', 'set', list, 'header_matches-=Subject: (a)\\1 -> discard']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stdout, `${list}: header_matches = (none)\n`);
+    assert.equal((await runCli(env, ['bans', 'remove', '^(.)\\1@x\\.example$', '--list', list])).code, 0);
+    assert.equal((await runCli(env, ['lists', 'show', list])).stderr, '');
   });
 });

@@ -1,8 +1,8 @@
 // RuleInput for pure rule and chain tests: a real .eml fixture and the context classifyPost would load.
 import { readFacts } from '../../mail/message.js';
 import { hashPassword } from '../../mail/password.js';
-import { parseAddressPattern } from '../../mail/patterns.js';
-import { passwordApprover } from '../../mail/rules/approved.js';
+import { passwordCandidate } from '../../mail/approval-password.js';
+import { storedAddressPattern } from '../../mail/patterns.js';
 import type { MemberModeration, RuleInput } from '../../mail/rules/types.js';
 import { defaultSettings, parseAssignments, type ListSettings } from '../../mail/settings.js';
 import { defaultSiteSettings, type SiteSettings } from '../../mail/site-settings.js';
@@ -46,9 +46,21 @@ export function inputFor(raw: Buffer, o: InputOptions = {}): RuleInput {
     list: { address: LIST, settings },
     poster: { address, isMember: member !== false, moderation: member === false ? null : member, memberOf: o.memberOf ?? [] },
     site: { ...defaultSiteSettings(), ...o.site },
-    bans: { list: (o.bans?.list ?? []).map(parseAddressPattern), site: (o.bans?.site ?? []).map(parseAddressPattern) },
-    approvers: settings.moderator_password ? [passwordApprover(settings.moderator_password)] : [],
+    // As bansFor loads them: a stored row that no longer compiles is kept, and fails when used.
+    bans: { list: (o.bans?.list ?? []).map(storedAddressPattern), site: (o.bans?.site ?? []).map(storedAddressPattern) },
+    approvers: [],
+    password: passwordCheck(facts, settings),
   };
+}
+
+/**
+ * What classifyPost computes with scrypt before the chain (test/mail/approval-password.test.ts covers
+ * that); here the list's password is PASSWORD, so a comparison gives the same answer without the KDF.
+ */
+function passwordCheck(facts: RuleInput['facts'], settings: ListSettings): RuleInput['password'] {
+  if (!settings.moderator_password) return null;
+  const candidate = passwordCandidate(facts, []);
+  return candidate ? { where: candidate.where, ok: candidate.secret === PASSWORD } : null;
 }
 
 /** A fixture from test/fixtures/rules/ (or another folder when the name has a slash). */

@@ -146,6 +146,20 @@ describe('the posting chain', () => {
     assert.equal(v.hits[0]?.reason, 'the rule failed: boom Bcc: x');
   });
 
+  it('lets no later row accept a post once a rule failed (it might have stopped it); a later stop still stops', () => {
+    const broken: Rule = { name: 'broken', description: 'always throws', check: () => { throw new Error('boom'); } };
+    const accepts: Rule = { name: 'accepts', description: 'always accepts', check: () => ({ hit: true, reason: 'fine' }) };
+    const held = runChain(input('member-post.eml', { member: 'default' }), [{ rule: broken, action: 'discard' }, { rule: accepts, action: 'accept' }]);
+    assert.deepEqual([held.action, ...hitsOf(held)], ['hold', 'broken:defer', 'accepts:accept']);
+    assert.equal(held.summary, 'the rule failed: boom; fine');
+    const rejected = runChain(input('member-post.eml', { member: 'default' }), [{ rule: broken, action: 'discard' }, { rule: accepts, action: 'reject' }]);
+    assert.equal(rejected.action, 'reject');
+    // A member whose own moderation is accept, with a site ban row RE2 refuses: held, not let through.
+    const member = runChain(input('member-post.eml', { member: 'accept', bans: { site: ['^(?=x).*$'] } }));
+    assert.equal(member.action, 'hold', member.summary);
+    assert.match(member.summary, /^the rule failed: the stored pattern "\^\(\?=x\)\.\*\$" is not a valid regular expression: lookahead/);
+  });
+
   it('oneLine flattens every kind of line break and control character', () => {
     assert.equal(oneLine('a\r\nb\u0085c\u2028d\u0000e\u001bf'), 'a b c d e f');
     assert.equal(oneLine('x'.repeat(400)).length, 300);

@@ -50,7 +50,7 @@ describe('list-valued settings', () => {
   });
 
   const bad: [string, RegExp][] = [
-    ['hold_these_nonmembers+=^(unclosed', /^hold_these_nonmembers\+=\^\(unclosed: "\^\(unclosed" is not a valid regular expression: .*Unterminated group/],
+    ['hold_these_nonmembers+=^(unclosed', /^hold_these_nonmembers\+=\^\(unclosed: "\^\(unclosed" is not a valid regular expression: missing closing \): /],
     ['accept_these_nonmembers+=@not a list', /^accept_these_nonmembers\+=@not a list: "@not a list": @ must be followed by a list address/],
     ['reject_these_nonmembers+=somebody', /is neither an address nor a regular expression/],
     ['header_matches+=X-Spam-Flag: [yes -> hold', /header_matches\+=X-Spam-Flag: \[yes -> hold: "\[yes" is not a valid regular expression/],
@@ -85,30 +85,31 @@ describe('Mailman 3 defaults and the moderator password', () => {
       ['defer', false, true, 10, true, ''],
     );
   });
-  it('stores the password as a salted scrypt hash, never in clear, and clears it with an empty value', () => {
+  it('stores the password as a salted scrypt hash, never in clear, and clears it with an empty value', async () => {
     const a = parseAssignment('moderator_password=correct horse').moderator_password as string;
     const b = parseAssignment('moderator_password=correct horse').moderator_password as string;
     assert.match(a, /^scrypt\$16384\$8\$1\$/);
     assert.doesNotMatch(a, /correct/);
     assert.notEqual(a, b, 'a fresh salt each time');
-    assert.equal(verifyPassword(a, 'correct horse'), true);
-    assert.equal(verifyPassword(a, 'correct horsE'), false);
-    assert.equal(verifyPassword('scrypt$junk', 'x'), false);
+    assert.equal(await verifyPassword(a, 'correct horse'), true);
+    assert.equal(await verifyPassword(a, 'correct horsE'), false);
+    assert.equal(await verifyPassword('scrypt$junk', 'x'), false);
     assert.deepEqual(parseAssignment('moderator_password='), { moderator_password: '' });
     assert.equal(resolveSettings({ moderator_password: a }).moderator_password, a, 'a stored hash is kept, not hashed again');
   });
 });
 
 describe('resolveSettings', () => {
-  it('drops junk items of a stored list but keeps the good ones; junk scalars and secrets fall back', () => {
+  it('drops junk items of a stored list but keeps the good ones, and patterns that no longer compile; junk scalars and secrets fall back', () => {
     const s = resolveSettings({
+      // '^(bad' is kept: the nonmember rule fails on it and the post is held with the reason (chain.test.ts).
       hold_these_nonmembers: ['ok@example.com', '^(bad', 42, '@x@lists.example'],
       header_matches: 'not an array',
       moderator_password: 'hunter2',
       emergency: 'sometimes',
       default_member_action: 'accept',
     });
-    assert.deepEqual(s.hold_these_nonmembers, ['ok@example.com', '@x@lists.example']);
+    assert.deepEqual(s.hold_these_nonmembers, ['ok@example.com', '^(bad', '@x@lists.example']);
     assert.deepEqual(s.header_matches, []);
     assert.equal(s.moderator_password, '', 'a clear-text password in the row is not a hash: not trusted');
     assert.equal(s.emergency, false);

@@ -52,6 +52,30 @@ describe('bans in PostgreSQL', () => {
     assert.equal((await listBans(database.db, null)).some((b) => b.pattern.startsWith('^(')), false);
   });
 
+  it('refuses what RE2 cannot run (backreferences, lookaround), naming the pattern and why', async () => {
+    const cases: [string, RegExp][] = [
+      ['^(.)\\1@x\\.example$', /^"\^\(\.\)\\1@x\\\.example\$" is not a valid regular expression: backreferences \(\\1\) are not supported/],
+      ['^(?!admin).*@x\\.example$', /lookahead \(\(\?!…\) is not supported/],
+      ['^.*(?<=bad)@x\\.example$', /lookbehind \(\(\?<=…\) is not supported/],
+    ];
+    for (const [pattern, message] of cases) {
+      await assert.rejects(addBan(database.db, { listId: null, pattern }), (err: Error) => err instanceof PatternError && message.test(err.message), pattern);
+    }
+    assert.deepEqual((await listBans(database.db, null)).filter((b) => b.pattern.includes('(?')), []);
+  });
+
+  it('a ^regex ban runs in linear time: ^(a+)+$ against 40 a and a ! takes milliseconds', async () => {
+    const db = database.db;
+    const l = await createList(db, 'redos@lists.example');
+    await addBan(db, { listId: l.id, pattern: '^(a+)+$' });
+    const [ban] = (await bansFor(db, l.id)).list;
+    const hostile = `${'a'.repeat(40)}!@x.example`;
+    const started = performance.now();
+    // JavaScript's RegExp backtracks 2^40 ways here: /^(a+)+$/i.test(hostile) does not finish in minutes.
+    assert.equal(ban?.test(hostile), false);
+    assert.ok(performance.now() - started < 50, `${performance.now() - started} ms`);
+  });
+
   it('removes by exact pattern within its scope only', async () => {
     const db = database.db;
     const l = await createList(db, 'rm@lists.example');
@@ -62,12 +86,14 @@ describe('bans in PostgreSQL', () => {
     assert.ok((await listBans(db, null)).some((b) => b.pattern === 'gone@x.example'), 'the site-wide one stays');
   });
 
-  it("a list's bans go with the list; a hand-edited junk row is skipped by bansFor", async () => {
+  it("a list's bans go with the list; a hand-edited junk row is kept by bansFor and fails when used, never skipped", async () => {
     const db = database.db;
     const l = await createList(db, 'cascade@lists.example');
     await addBan(db, { listId: l.id, pattern: 'x@y.example' });
     await db.query(`INSERT INTO bans (list_id, pattern) VALUES ($1, '^(junk')`, [l.id]);
-    assert.deepEqual((await bansFor(db, l.id)).list.map((p) => p.text), ['x@y.example']);
+    const loaded = (await bansFor(db, l.id)).list;
+    assert.deepEqual(loaded.map((p) => p.text), ['x@y.example', '^(junk']);
+    assert.throws(() => loaded[1]?.test('a@b.example'), (err: Error) => err instanceof PatternError && /^the stored pattern "\^\(junk" is not a valid regular expression: missing closing \)/.test(err.message));
     await deleteList(db, l.address);
     const { rows } = await db.query('SELECT count(*)::int AS n FROM bans WHERE list_id = $1', [l.id]);
     assert.equal(rows[0].n, 0);

@@ -1,5 +1,6 @@
 // The subject prefix ("[dev] ", optionally numbered with %d), once per subject however many replies deep.
 import libmime from 'libmime';
+import { compileRegex, quoteRegex, type Regex } from '../../regex.js';
 import { editHeaders, type Handler } from '../types.js';
 
 function decoded(value: string): string {
@@ -10,17 +11,21 @@ function decoded(value: string): string {
   }
 }
 
-/** The prefix as a pattern: the template's text, with %d standing for any post number. */
-function prefixPattern(template: string): RegExp {
-  const core = template.trim().split('%d').map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\d+');
-  return new RegExp(`\\s*${core}\\s*`, 'gi');
+/**
+ * The prefix as a pattern: the template's text, with %d standing for any post number. On RE2, like every
+ * pattern built from a setting: `\s*[dev]\s*` on a backtracking engine is quadratic in a run of spaces,
+ * and a subject is whatever the poster sent (40,000 spaces took JavaScript's RegExp 5 s).
+ */
+function prefixPattern(template: string): Regex {
+  const core = template.trim().split('%d').map(quoteRegex).join('\\d+');
+  return compileRegex(`\\s*${core}\\s*`, { ignoreCase: true });
 }
 
 export function prefixedSubject(subject: string, template: string, seq: number, displayName: string, list: string): string {
   const rendered = template.replace(/\{display_name\}/g, displayName).replace(/\{list\}/g, list);
   const prefix = rendered.replace(/%d/g, String(seq));
   // "Re: [dev] Re: [dev] x" → "[dev] Re: x": earlier prefixes go, and one reply marker is enough.
-  let rest = subject.replace(/[\r\n]+[ \t]*/g, ' ').replace(prefixPattern(rendered), ' ').replace(/\s{2,}/g, ' ').trim();
+  let rest = prefixPattern(rendered).replaceAll(subject.replace(/[\r\n]+[ \t]*/g, ' '), ' ').replace(/\s{2,}/g, ' ').trim();
   rest = rest.replace(/^((re|aw|sv|antw)\s*(\[\d+\])?:\s*)+/i, (m) => (m ? 'Re: ' : ''));
   return `${prefix}${rest || '(no subject)'}`;
 }
