@@ -83,7 +83,7 @@ describe('npm start on embedded defaults', () => {
     await waitForText(first.output, /listflow is running/, 120_000);
     assert.match(first.output(), new RegExp(`SMTP ingress\\s+127\\.0\\.0\\.1:${smtpPort}`));
     const devServer = childrenOf(first.child.pid as number);
-    assert.equal(devServer.length, 1, 'the Temporal dev server runs as the one child process');
+    assert.equal(devServer.length, 2, 'the Temporal dev server and PostgreSQL run as the child processes');
 
     const second = run(env);
     assert.equal(await second.exited, 1);
@@ -105,7 +105,7 @@ describe('npm start on embedded defaults', () => {
     const [listflow] = childrenOf(shell.child.pid as number);
     assert.ok(listflow, 'listflow runs under the shell');
     const devServer = childrenOf(listflow);
-    assert.equal(devServer.length, 1);
+    assert.equal(devServer.length, 2, 'the Temporal dev server and PostgreSQL');
     shell.child.kill('SIGKILL');
     await waitForText(shell.output, /npm went away: stopping/, 10_000);
     await waitForText(shell.output, /listflow: stopped/, 60_000);
