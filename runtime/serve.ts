@@ -8,7 +8,7 @@ import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
 import { createPool, type Db } from '../store/db.js';
 import { createWebServer } from '../web/server.js';
-import { createCoreWorkers, createDeliveryWorker } from '../workers/index.js';
+import { createCoreWorkers, createDeliveryWorker, workflowBundle } from '../workers/index.js';
 import { databaseUrlOf, type Config, type Role } from './config.js';
 import { openDatabase, startEmbeddedPostgres } from './database.js';
 import { lockDataDir } from './lock.js';
@@ -43,17 +43,34 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       const release = lockDataDir(config.dataDir);
       cleanups.push(async () => release());
     }
-    let databaseUrl = config.databaseUrl ?? '';
-    if (!config.databaseUrl) {
-      const pg = await startEmbeddedPostgres(config, log);
+    const roles = new Set(config.roles);
+    // The workflow bundle (seconds of webpack, in a thread of its own), the embedded PostgreSQL and the dev
+    // server do not depend on one another: they start together. Whichever started is stopped on a failure.
+    const bundling = roles.has('core') ? workflowBundle() : Promise.resolve(undefined);
+    bundling.catch(() => {});
+    const [pg, dev] = await Promise.allSettled([
+      config.databaseUrl ? Promise.resolve(undefined) : startEmbeddedPostgres(config, log),
+      config.temporalAddress ? Promise.resolve(undefined) : startDevServer(config, log),
+    ]);
+    if (pg.status === 'fulfilled' && pg.value) {
+      const embedded = pg.value;
+      cleanups.push(() => embedded.stop());
       log('embedded database ready');
-      cleanups.push(() => pg.stop());
-      databaseUrl = pg.url;
     }
+    if (dev.status === 'fulfilled' && dev.value) {
+      const server = dev.value;
+      cleanups.push(() => server.stop());
+      log('Temporal dev server ready');
+    }
+    if (pg.status === 'rejected') throw pg.reason;
+    if (dev.status === 'rejected') throw dev.reason;
+    const databaseUrl = pg.value?.url ?? config.databaseUrl ?? '';
+    const temporalAddress = dev.value?.address ?? config.temporalAddress ?? '';
+    const temporalUi = dev.value?.uiUrl ?? null;
+
     // The schema is brought up to date once; then each role gets a pool of its own, so a burst on one
     // (a storm of SMTP clients, a fan-out) cannot take the connections another needs.
     await (await openDatabase(config, 1)).end();
-    const roles = new Set(config.roles);
     const pools = {} as Record<Role, Db>;
     for (const role of roles) {
       const pool = createPool(databaseUrlOf(config), config.dbPools[role]);
@@ -61,15 +78,6 @@ export async function serve(config: Config, log: (line: string) => void): Promis
       cleanups.push(() => pool.end());
     }
 
-    let temporalAddress = config.temporalAddress ?? '';
-    let temporalUi: string | null = null;
-    if (!config.temporalAddress) {
-      const dev = await startDevServer(config, log);
-      log('Temporal dev server ready');
-      cleanups.push(() => dev.stop());
-      temporalAddress = dev.address;
-      temporalUi = dev.uiUrl;
-    }
     const { connection, client } = await connectTemporal(temporalAddress, config.namespace);
     cleanups.push(() => connection.close());
     await prepareNamespace(connection, config.namespace);
