@@ -32,9 +32,9 @@ function parseReply(lines: string[]): Reply {
   return { code, lines: lines.map((l) => l.slice(4)), text: lines.join('\n') };
 }
 
-/** Opens a plain-text session to 127.0.0.1:port and reads the greeting. */
-export async function openDialogue(port: number, timeoutMs = 30_000): Promise<Dialogue> {
-  const socket = net.connect({ host: '127.0.0.1', port });
+/** Opens a plain-text session to 127.0.0.1:port (from `localAddress`, e.g. 127.0.0.2, if given) and reads the greeting. */
+export async function openDialogue(port: number, timeoutMs = 30_000, localAddress?: string): Promise<Dialogue> {
+  const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
   const replies: Reply[] = [];
   const waiters: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   let pending = '';
