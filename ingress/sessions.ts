@@ -58,18 +58,33 @@ export class GuardedSMTPServer extends SMTPServer {
       return;
     }
     this.perIp.set(ip, open + 1);
-    socket.once('close', () => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left > 0) this.perIp.set(ip, left);
       else this.perIp.delete(ip);
-    });
+    };
+    // After STARTTLS the plain socket reports no 'close' of its own (the TLS socket took it over): the
+    // connection's own close, which follows whichever socket is current, is what ends the count.
+    socket.once('close', release);
     super.connect(socket, socketOptions);
     let connection: Connection | undefined;
     for (const c of this.connections) if (c._socket === socket) connection = c;
-    if (connection) this.guard(connection, socket, ip);
+    if (!connection) {
+      release();
+      return;
+    }
+    const onClose = connection._onClose.bind(connection);
+    connection._onClose = () => {
+      release();
+      onClose();
+    };
+    this.guard(connection, ip);
   }
 
-  private guard(connection: Connection, socket: net.Socket | tls.TLSSocket, ip: string): void {
+  private guard(connection: Connection, ip: string): void {
     const who = `${connection.id} [${ip}]`;
     const cut = (reason: string, reply: string) => {
       this.log(`${who}: closing the session: ${reason}`);
@@ -92,18 +107,21 @@ export class GuardedSMTPServer extends SMTPServer {
     let sessionTimer: NodeJS.Timeout | undefined;
     const onSessionDeadline = () => {
       if (busy()) {
-        sessionTimer = setTimeout(onSessionDeadline, 1000);
+        sessionTimer = setTimeout(onSessionDeadline, 1000).unref();
         return;
       }
       cut(`session longer than ${this.limits.sessionTimeoutMs / 1000} s`, '4.4.2 session time limit reached, try again later');
     };
-    sessionTimer = setTimeout(onSessionDeadline, this.limits.sessionTimeoutMs);
+    // Unref'd: a session's timers never keep the process alive by themselves (the listening socket does).
+    sessionTimer = setTimeout(onSessionDeadline, this.limits.sessionTimeoutMs).unref();
 
     let dataTimer: NodeJS.Timeout | undefined;
-    socket.once('close', () => {
+    const onClose = connection._onClose.bind(connection);
+    connection._onClose = () => {
       clearTimeout(sessionTimer);
       clearTimeout(dataTimer);
-    });
+      onClose();
+    };
 
     this.states.set(connection.session, {
       who,
@@ -118,13 +136,13 @@ export class GuardedSMTPServer extends SMTPServer {
           if (over) return;
           const now = Date.now();
           if (now < deadline()) {
-            dataTimer = setTimeout(check, deadline() - now);
+            dataTimer = setTimeout(check, deadline() - now).unref();
             return;
           }
           over = true;
           cut(`DATA slower than ${this.limits.minDataRate} bytes/s (${bytes} bytes in ${((now - start) / 1000).toFixed(1)} s)`, '4.4.2 message transfer too slow, try again later');
         };
-        dataTimer = setTimeout(check, this.limits.idleTimeoutMs);
+        dataTimer = setTimeout(check, this.limits.idleTimeoutMs).unref();
         return {
           progress: (n) => {
             bytes = n;

@@ -6,6 +6,7 @@ import type { ActivityDeps } from '../activities/deps.js';
 import { createDnsResolver } from '../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
+import { ingressCertificate } from '../ingress/tls.js';
 import type { Db } from '../store/db.js';
 import { createWebServer } from '../web/server.js';
 import { createCoreWorkers, createDeliveryWorker } from '../workers/index.js';
@@ -153,6 +154,9 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         maxMessageBytes: config.maxMessageBytes,
         lmtp: config.lmtp,
         hostname: config.hostname,
+        limits: config.ingressLimits,
+        tls: await ingressCertificate(config.ingressTls, config.dataDir, config.hostname, log),
+        log: (line) => log(`ingress: ${line}`),
       });
       const { host, port } = config.smtpListen;
       await new Promise<void>((resolve, reject) => {

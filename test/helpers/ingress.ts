@@ -23,6 +23,7 @@ export interface IngressOverrides {
   maxMessageBytes?: number;
   limits?: Partial<IngressLimits>;
   log?: (line: string) => void;
+  tls?: { cert: string; key: string };
 }
 
 export interface ExtraIngress {
@@ -43,6 +44,7 @@ export async function startIngress(stack: Stack, o: IngressOverrides = {}): Prom
     hostname: 'listflow.test',
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.log ? { log: o.log } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
