@@ -37,8 +37,6 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** A certificate for STARTTLS. */
   tls?: { cert: string; key: string };
-  /** Use this in place of the database for the ingress only (e.g. one that counts queries). */
-  ingressDb?: Db;
 }
 
 export interface Stack {
@@ -67,7 +65,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
   const runs = workers.map((w) => w.run());
   const ingress: SMTPServer = createIngress({
-    db: options.ingressDb ?? database.db,
+    db: database.db,
     client: temporal.client,
     taskQueue,
     deliveryTaskQueue,
