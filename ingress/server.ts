@@ -1,12 +1,16 @@
 // SMTP/LMTP ingress: accepts mail for list addresses only, stores it, starts its workflows, and only then answers 250.
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
-import { parseListRecipient, type ListRecipient } from '../mail/address.js';
+import type { SMTPServer, SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import type { ListRecipient } from '../mail/address.js';
 import type { Db } from '../store/db.js';
-import { existingLists, listAddresses } from '../store/lists.js';
 import { markStarted, putMessage, recordInbound } from '../store/messages.js';
 import { bounceTaskQueueOf, initialAttributes, type InboundMail, type MailKind } from '../workflows/messages.js';
 import { workflowIdFor } from '../mail/ids.js';
+import { ListDirectory } from './directory.js';
+import { canonicalEnvelopeAddress } from './envelope-address.js';
+import { DEFAULT_INGRESS_LIMITS, MAX_LINE_OCTETS, type IngressLimits } from './limits.js';
+import { MessageCheck, type MessageProblem } from './message-check.js';
+import { GuardedSMTPServer } from './sessions.js';
 
 export interface IngressOptions {
   db: Db;
@@ -17,7 +21,12 @@ export interface IngressOptions {
   maxMessageBytes: number;
   lmtp: boolean;
   hostname: string;
+  /** One line per event (refusals, cut-offs, every 4xx and why); never a message body. */
   log?: (line: string) => void;
+  /** Limits against hostile clients; each one left out takes its default (DEFAULT_INGRESS_LIMITS). */
+  limits?: Partial<IngressLimits>;
+  /** A certificate and key (PEM) to offer STARTTLS with; without them STARTTLS is neither offered nor accepted. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 interface Target {
@@ -58,40 +67,14 @@ function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
-/** Knows which list addresses exist: a copy of the table re-read every few seconds, and a direct lookup on a miss. */
-class ListDirectory {
-  private lists = new Set<string>();
-  private loadedAt = 0;
-  constructor(private readonly db: Db) {}
-
-  async resolve(rcpt: string): Promise<ListRecipient | null> {
-    if (Date.now() - this.loadedAt > 5000) await this.reload();
-    const found = parseListRecipient(rcpt, (a) => this.lists.has(a));
-    if (found) return found;
-    // A miss may be a list created since the last reload; a 550 for it would be permanent, so ask the
-    // database about the lists this address could belong to before refusing it.
-    const candidates: string[] = [];
-    parseListRecipient(rcpt, (a) => {
-      candidates.push(a);
-      return false;
-    });
-    for (const address of await existingLists(this.db, candidates)) this.lists.add(address);
-    return parseListRecipient(rcpt, (a) => this.lists.has(a));
-  }
-
-  private async reload(): Promise<void> {
-    this.lists = new Set(await listAddresses(this.db));
-    this.loadedAt = Date.now();
-  }
-}
-
 export function createIngress(options: IngressOptions): SMTPServer {
   const directory = new ListDirectory(options.db);
   const log = options.log ?? (() => {});
+  const limits: IngressLimits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
 
   async function startAll(targets: Target[], raw: Buffer, session: SMTPServerSession): Promise<Map<string, Error | null>> {
     const sha256 = await putMessage(options.db, raw);
-    const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const envelopeFrom = session.envelope.mailFrom ? canonicalEnvelopeAddress(session.envelope.mailFrom.address) : '';
     const receivedAt = new Date().toISOString();
     // SPF checks the client's address and HELO name (smtp-server has already turned ::ffff:a.b.c.d into a.b.c.d).
     const client = {
@@ -140,78 +123,141 @@ export function createIngress(options: IngressOptions): SMTPServer {
     );
     const started = ids.filter((id) => results.get(id) === null);
     if (started.length > 0) await markStarted(options.db, started);
-    for (const id of ids) {
-      const err = results.get(id);
-      log(`${err ? 'not started' : 'started'} ${id}${err ? `: ${err.message}` : ''}`);
-    }
+    for (const id of started) log(`${server.stateOf(session).who}: started ${id}`);
     return results;
   }
 
   const targetsOf = new WeakMap<SMTPServerSession, Target[]>();
 
-  return new SMTPServer({
-    name: options.hostname,
-    banner: 'listflow',
-    lmtp: options.lmtp,
-    size: options.maxMessageBytes,
-    rejectOversized: true,
-    authOptional: true,
-    // No STARTTLS until a certificate can be configured: smtp-server's built-in one is public.
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onMailFrom(_address, session, callback) {
-      // A new transaction on the same connection starts with no recipients.
-      targetsOf.delete(session);
-      callback();
-    },
-    onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) {
-      directory.resolve(address.address).then(
-        (recipient) => {
-          if (!recipient) {
-            callback(smtpError(550, `5.1.1 <${address.address}>: no such list here (this server is not a relay)`));
-            return;
-          }
-          const list = targetsOf.get(session) ?? [];
-          list.push({ rcpt: address.address, recipient, kind: kindOf(recipient), workflowId: '' });
-          targetsOf.set(session, list);
-          callback();
-        },
-        () => callback(smtpError(451, '4.3.0 list directory unavailable, try again later')),
-      );
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', (err) => callback(smtpError(451, `4.3.0 ${err.message}`)));
-      stream.on('end', () => {
-        const targets = targetsOf.get(session) ?? [];
+  const server: GuardedSMTPServer = new GuardedSMTPServer(
+    {
+      name: options.hostname,
+      banner: 'listflow',
+      lmtp: options.lmtp,
+      size: options.maxMessageBytes,
+      rejectOversized: true,
+      authOptional: true,
+      // listflow uses the client's address and HELO name, never its PTR name: no DNS lookup per connection.
+      disableReverseLookup: true,
+      // Without a certificate of our own there is no STARTTLS at all: smtp-server's built-in one has a public key.
+      disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+      logger: false,
+      onMailFrom(_address, session, callback) {
+        // A new transaction on the same connection starts with no recipients.
         targetsOf.delete(session);
-        if (stream.sizeExceeded) {
-          // rejectOversized answers 552; the callback value is replaced.
-          callback(smtpError(552, '5.3.4 message too big'));
+        callback();
+      },
+      onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) {
+        const state = server.stateOf(session);
+        // Both checked before any lookup: a dictionary attack costs at most maxUnknownRecipients lookups a session.
+        if (state.unknownRecipients >= limits.maxUnknownRecipients) {
+          log(`${state.who}: closing the session: more than ${limits.maxUnknownRecipients} unknown recipients`);
+          callback(smtpError(421, '4.7.0 too many unknown recipients, closing'));
           return;
         }
-        startAll(targets, Buffer.concat(chunks), session).then(
-          (results) => {
-            const reply = (t: Target): string | Error => {
-              const err = results.get(t.workflowId);
-              return err ? smtpError(451, '4.3.0 could not queue the message, try again later') : `2.0.0 queued as ${t.workflowId}`;
-            };
-            if (options.lmtp) {
-              callback(null, session.envelope.rcptTo.map((_, i) => reply(targets[i] as Target)));
+        if (session.envelope.rcptTo.length >= limits.maxRecipients) {
+          callback(smtpError(452, `4.5.3 too many recipients (at most ${limits.maxRecipients} in one transaction), send the rest in another`));
+          return;
+        }
+        const rcpt = canonicalEnvelopeAddress(address.address);
+        directory.resolve(rcpt).then(
+          (recipient) => {
+            if (!recipient) {
+              state.unknownRecipients++;
+              callback(smtpError(550, `5.1.1 <${address.address}>: no such list here (this server is not a relay)`));
               return;
             }
-            const failed = targets.find((t) => results.get(t.workflowId));
-            if (failed) callback(reply(failed) as Error);
-            else callback(null, targets.length === 1 ? `2.0.0 queued as ${targets[0]?.workflowId}` : `2.0.0 queued for ${targets.length} recipients`);
+            const list = targetsOf.get(session) ?? [];
+            list.push({ rcpt, recipient, kind: kindOf(recipient), workflowId: '' });
+            targetsOf.set(session, list);
+            callback();
           },
           (err: Error) => {
-            log(`could not store a message: ${err.message}`);
-            const error = smtpError(451, '4.3.0 could not store the message, try again later');
-            callback(options.lmtp ? null : error, options.lmtp ? session.envelope.rcptTo.map(() => error) : undefined);
+            log(`${state.who}: 451 at RCPT: the list directory could not be read: ${err.message}`);
+            callback(smtpError(451, '4.3.0 list directory unavailable, try again later'));
           },
         );
-      });
+      },
+      onData(stream, session, callback) {
+        const state = server.stateOf(session);
+        const timer = state.beginData();
+        const check = new MessageCheck({ maxBytes: options.maxMessageBytes, onBytes: (n) => timer.progress(n) });
+        // Only a message that passes every check so far is kept; once one fails, the rest is counted and dropped.
+        let chunks: Buffer[] = [];
+        check.on('data', (c: Buffer) => chunks.push(c));
+        check.once('refused', () => {
+          chunks = [];
+        });
+        stream.once('error', (err) => {
+          timer.done();
+          check.destroy();
+          log(`${state.who}: message not received in full: ${err.message}`);
+          callback(smtpError(451, `4.3.0 ${err.message}`));
+        });
+        stream.pipe(check);
+        check.once('end', () => {
+          timer.done();
+          const targets = targetsOf.get(session) ?? [];
+          targetsOf.delete(session);
+          if (check.problem) {
+            const refusal = REFUSALS[check.problem];
+            log(`${state.who}: refused a message of ${check.bytes} bytes: ${refusal.why(options.maxMessageBytes)}`);
+            // For 'size', rejectOversized answers 552 whatever the callback says.
+            callback(smtpError(refusal.code, refusal.reply(options.maxMessageBytes)));
+            return;
+          }
+          const raw = Buffer.concat(chunks);
+          chunks = [];
+          startAll(targets, raw, session).then(
+            (results) => {
+              const reply = (t: Target): string | Error => {
+                const err = results.get(t.workflowId);
+                return err ? smtpError(451, '4.3.0 could not queue the message, try again later') : `2.0.0 queued as ${t.workflowId}`;
+              };
+              for (const t of targets) {
+                const err = results.get(t.workflowId);
+                if (err) log(`${state.who}: 451 for <${t.rcpt}>: the workflow ${t.workflowId} could not be started: ${err.message}`);
+              }
+              if (options.lmtp) {
+                callback(null, session.envelope.rcptTo.map((_, i) => reply(targets[i] as Target)));
+                return;
+              }
+              const failed = targets.find((t) => results.get(t.workflowId));
+              if (failed) callback(reply(failed) as Error);
+              else callback(null, targets.length === 1 ? `2.0.0 queued as ${targets[0]?.workflowId}` : `2.0.0 queued for ${targets.length} recipients`);
+            },
+            (err: Error) => {
+              log(`${state.who}: 451 after DATA: the message could not be stored: ${err.message}`);
+              const error = smtpError(451, '4.3.0 could not store the message, try again later');
+              callback(options.lmtp ? null : error, options.lmtp ? session.envelope.rcptTo.map(() => error) : undefined);
+            },
+          );
+        });
+      },
     },
-  });
+    limits,
+    log,
+  );
+  return server;
 }
+
+/** What ingress answers, and logs, for a message a streaming check refused. */
+const REFUSALS: Record<MessageProblem, { code: number; reply: (max: number) => string; why: (max: number) => string }> = {
+  size: { code: 552, reply: () => '5.3.4 message too big', why: (max) => `over the size limit of ${max} bytes` },
+  line: {
+    code: 550,
+    reply: () => `5.6.0 line longer than ${MAX_LINE_OCTETS} octets (RFC 5322 2.1.1); send long lines base64 or quoted-printable encoded`,
+    why: () => `a line longer than ${MAX_LINE_OCTETS} octets`,
+  },
+  'bare-lf': {
+    code: 550,
+    reply: () => '5.5.2 bare LF in the message: lines must end in CRLF (RFC 5321 2.3.8)',
+    why: () => 'a bare LF (not after CR)',
+  },
+  'bare-cr': {
+    code: 550,
+    reply: () => '5.5.2 bare CR in the message: lines must end in CRLF (RFC 5321 2.3.8)',
+    why: () => 'a bare CR (not before LF)',
+  },
+};

@@ -1,7 +1,10 @@
 // The one validated configuration object of a listflow process, read once from the environment.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { EMBEDDED_USER, embeddedPassword } from './embedded-postgres.js';
+import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from '../ingress/limits.js';
+import type { TlsFiles } from '../ingress/tls.js';
 
 export type Role = 'ingress' | 'core' | 'delivery' | 'web';
 export const ALL_ROLES: readonly Role[] = ['ingress', 'core', 'delivery', 'web'];
@@ -42,6 +45,10 @@ export interface Config {
   dbPools: Record<Role, number>;
   /** DNS servers for sender authentication (`ip`, `ip:port`, `[ipv6]:port`); undefined: the system's. */
   dnsServers: string[] | undefined;
+  /** The ingress's limits against hostile clients (README, "Ingress limits"). */
+  ingressLimits: IngressLimits;
+  /** STARTTLS: the operator's certificate files, a self-signed one made in the data dir, or none at all. */
+  ingressTls: TlsFiles | 'self-signed' | 'none';
 }
 
 /** A configuration problem: one clear line for the operator. */
@@ -110,6 +117,47 @@ export function parseDnsServers(value: string | undefined): string[] | undefined
   });
 }
 
+/** LISTFLOW_INGRESS_*: the ingress's limits, each a positive whole number (durations in seconds). */
+export function parseIngressLimits(env: Env): IngressLimits {
+  const d = DEFAULT_INGRESS_LIMITS;
+  const limits: IngressLimits = {
+    maxConnections: positiveInt('LISTFLOW_INGRESS_MAX_CONNECTIONS', env.LISTFLOW_INGRESS_MAX_CONNECTIONS, d.maxConnections),
+    maxConnectionsPerIp: positiveInt('LISTFLOW_INGRESS_MAX_CONNECTIONS_PER_IP', env.LISTFLOW_INGRESS_MAX_CONNECTIONS_PER_IP, d.maxConnectionsPerIp),
+    idleTimeoutMs: positiveInt('LISTFLOW_INGRESS_IDLE_SECONDS', env.LISTFLOW_INGRESS_IDLE_SECONDS, d.idleTimeoutMs / 1000) * 1000,
+    sessionTimeoutMs: positiveInt('LISTFLOW_INGRESS_SESSION_SECONDS', env.LISTFLOW_INGRESS_SESSION_SECONDS, d.sessionTimeoutMs / 1000) * 1000,
+    minDataRate: positiveInt('LISTFLOW_INGRESS_MIN_DATA_RATE', env.LISTFLOW_INGRESS_MIN_DATA_RATE, d.minDataRate),
+    maxCommands: positiveInt('LISTFLOW_INGRESS_MAX_COMMANDS', env.LISTFLOW_INGRESS_MAX_COMMANDS, d.maxCommands),
+    maxRecipients: positiveInt('LISTFLOW_INGRESS_MAX_RECIPIENTS', env.LISTFLOW_INGRESS_MAX_RECIPIENTS, d.maxRecipients),
+    maxUnknownRecipients: positiveInt('LISTFLOW_INGRESS_MAX_UNKNOWN_RECIPIENTS', env.LISTFLOW_INGRESS_MAX_UNKNOWN_RECIPIENTS, d.maxUnknownRecipients),
+  };
+  if (limits.maxConnectionsPerIp > limits.maxConnections) {
+    throw new ConfigError(
+      `LISTFLOW_INGRESS_MAX_CONNECTIONS_PER_IP=${limits.maxConnectionsPerIp} is more than LISTFLOW_INGRESS_MAX_CONNECTIONS=${limits.maxConnections}`,
+    );
+  }
+  if (limits.sessionTimeoutMs < limits.idleTimeoutMs) {
+    throw new ConfigError(
+      `LISTFLOW_INGRESS_SESSION_SECONDS=${limits.sessionTimeoutMs / 1000} is shorter than LISTFLOW_INGRESS_IDLE_SECONDS=${limits.idleTimeoutMs / 1000}`,
+    );
+  }
+  return limits;
+}
+
+/** LISTFLOW_TLS_CERT and LISTFLOW_TLS_KEY: both files, neither (a self-signed certificate), or CERT=none (no STARTTLS). */
+export function parseIngressTls(env: Env): TlsFiles | 'self-signed' | 'none' {
+  const cert = env.LISTFLOW_TLS_CERT || undefined;
+  const key = env.LISTFLOW_TLS_KEY || undefined;
+  if (cert === 'none' && !key) return 'none';
+  if (!cert && !key) return 'self-signed';
+  if (!cert || !key) {
+    throw new ConfigError(`LISTFLOW_TLS_CERT and LISTFLOW_TLS_KEY go together: set both (PEM files), or neither for a self-signed certificate`);
+  }
+  for (const [name, file] of [['LISTFLOW_TLS_CERT', cert], ['LISTFLOW_TLS_KEY', key]] as const) {
+    if (!existsSync(file)) throw new ConfigError(`${name}=${file}: no such file`);
+  }
+  return { cert: path.resolve(cert), key: path.resolve(key) };
+}
+
 /** Reads and validates the environment; throws ConfigError with a one-line message on a bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.LISTFLOW_DATA_DIR || './data');
@@ -151,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
       delivery: positiveInt('LISTFLOW_DB_POOL_DELIVERY', env.LISTFLOW_DB_POOL_DELIVERY, 16),
       web: positiveInt('LISTFLOW_DB_POOL_WEB', env.LISTFLOW_DB_POOL_WEB, 4),
     },
+    ingressLimits: parseIngressLimits(env),
+    ingressTls: parseIngressTls(env),
   };
 }
 

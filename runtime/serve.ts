@@ -7,6 +7,8 @@ import { createDnsResolver } from '../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../activities/smtp.js';
 import { createIngress } from '../ingress/server.js';
 import { createPool, type Db } from '../store/db.js';
+import { ingressCertificate } from '../ingress/tls.js';
+
 import { createWebServer } from '../web/server.js';
 import { createCoreWorkers, createDeliveryWorker, workflowBundle } from '../workers/index.js';
 import { databaseUrlOf, type Config, type Role } from './config.js';
@@ -166,6 +168,9 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         maxMessageBytes: config.maxMessageBytes,
         lmtp: config.lmtp,
         hostname: config.hostname,
+        limits: config.ingressLimits,
+        tls: await ingressCertificate(config.ingressTls, config.dataDir, config.hostname, log),
+        log: (line) => log(`ingress: ${line}`),
       });
       const { host, port } = config.smtpListen;
       await new Promise<void>((resolve, reject) => {

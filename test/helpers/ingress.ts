@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Client } from '@temporalio/client';
 import nodemailer from 'nodemailer';
+import type { IngressLimits } from '../../ingress/limits.js';
 import { createIngress } from '../../ingress/server.js';
 import { workflowIdFor, type IdKind } from '../../mail/ids.js';
 import type { Db } from '../../store/db.js';
@@ -20,6 +21,9 @@ export interface IngressOverrides {
   db?: Db;
   lmtp?: boolean;
   maxMessageBytes?: number;
+  limits?: Partial<IngressLimits>;
+  log?: (line: string) => void;
+  tls?: { cert: string; key: string };
 }
 
 export interface ExtraIngress {
@@ -38,6 +42,9 @@ export async function startIngress(stack: Stack, o: IngressOverrides = {}): Prom
     maxMessageBytes: o.maxMessageBytes ?? 10 * 1024 * 1024,
     lmtp: o.lmtp ?? false,
     hostname: 'listflow.test',
+    ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
@@ -180,4 +187,22 @@ export async function waitForMailState(client: Client, workflowId: string, state
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The database with a count of the queries made through `query()` (what a dictionary attack would cost). */
+export function countingDb(db: Db): { db: Db; queries(): number } {
+  let n = 0;
+  const counted = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'query') {
+        return (...args: unknown[]) => {
+          n++;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db: counted, queries: () => n };
 }

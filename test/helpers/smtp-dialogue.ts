@@ -18,6 +18,12 @@ export interface Dialogue {
    * and the replies to the message: one for SMTP, one per accepted recipient for LMTP.
    */
   data(raw: Buffer, replies?: number): Promise<{ start: Reply; final: Reply[] }>;
+  /** Writes bytes exactly as given (no dot-stuffing, no line ends added): for hostile clients. */
+  write(bytes: Buffer | string): Promise<void>;
+  /** The next reply the server sends (rejects once the connection is closed and no reply is left). */
+  reply(): Promise<Reply>;
+  /** Resolves when the server has closed the connection. */
+  closed: Promise<void>;
   close(): void;
 }
 
@@ -26,9 +32,9 @@ function parseReply(lines: string[]): Reply {
   return { code, lines: lines.map((l) => l.slice(4)), text: lines.join('\n') };
 }
 
-/** Opens a plain-text session to 127.0.0.1:port and reads the greeting. */
-export async function openDialogue(port: number, timeoutMs = 30_000): Promise<Dialogue> {
-  const socket = net.connect({ host: '127.0.0.1', port });
+/** Opens a plain-text session to 127.0.0.1:port (from `localAddress`, e.g. 127.0.0.2, if given) and reads the greeting. */
+export async function openDialogue(port: number, timeoutMs = 30_000, localAddress?: string): Promise<Dialogue> {
+  const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
   const replies: Reply[] = [];
   const waiters: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   let pending = '';
@@ -61,6 +67,7 @@ export async function openDialogue(port: number, timeoutMs = 30_000): Promise<Di
     }
   });
   socket.on('error', (err) => failAll(err));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('close', () => failAll(new Error('the SMTP server closed the connection')));
 
   const next = (): Promise<Reply> => {
@@ -89,6 +96,11 @@ export async function openDialogue(port: number, timeoutMs = 30_000): Promise<Di
       for (let i = 0; i < count; i++) final.push(await next());
       return { start, final };
     },
+    write(bytes) {
+      return new Promise<void>((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve())));
+    },
+    reply: next,
+    closed,
     close() {
       socket.end('QUIT\r\n');
     },

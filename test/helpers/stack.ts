@@ -8,6 +8,7 @@ import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
 import type { DnsResolver } from '../../activities/dns.js';
 import { createSmtpTransport, type SmtpTransport } from '../../activities/smtp.js';
+import type { IngressLimits } from '../../ingress/limits.js';
 import { createIngress } from '../../ingress/server.js';
 import { parseAssignments } from '../../mail/settings.js';
 import type { Db } from '../../store/db.js';
@@ -30,6 +31,12 @@ export interface StackOptions {
   database?: TestDatabase;
   /** DNS for sender authentication (e.g. createDnsResolver on a startDnsServer()); without it posts are not verified. */
   dns?: DnsResolver;
+  /** Ingress limits other than the defaults (e.g. small ones, to test a cut-off quickly). */
+  limits?: Partial<IngressLimits>;
+  /** Where the ingress's log lines go. */
+  log?: (line: string) => void;
+  /** A certificate for STARTTLS. */
+  tls?: { cert: string; key: string };
 }
 
 export interface Stack {
@@ -66,6 +73,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     maxMessageBytes: options.maxMessageBytes ?? 10 * 1024 * 1024,
     lmtp: options.lmtp ?? false,
     hostname: 'listflow.test',
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   await new Promise<void>((resolve) => ingress.listen(0, '127.0.0.1', () => resolve()));
   const smtpPort = (ingress.server.address() as { port: number }).port;
