@@ -14,8 +14,11 @@ export class MalformedMessageError extends Error {
 
 export const PERMANENT_TYPES = ['MessageMissing', 'MalformedMessage', 'ListGone', 'BadSetting'] as const;
 
-/** The non-retryable failure an error stands for, or null when a retry may heal it. */
-export function permanentFailure(err: unknown): ApplicationFailure | null {
+/**
+ * The non-retryable failure an error stands for, or null when a retry may heal it. Its details name the activity:
+ * a local activity's failure reaches the workflow without its name.
+ */
+export function permanentFailure(err: unknown, activity?: string): ApplicationFailure | null {
   if (!(err instanceof Error) || err instanceof ApplicationFailure) return null;
   const type =
     err instanceof MessageMissingError
@@ -27,7 +30,7 @@ export function permanentFailure(err: unknown): ApplicationFailure | null {
           : err instanceof SettingError || err instanceof PatternError
             ? 'BadSetting'
             : null;
-  return type ? ApplicationFailure.create({ message: err.message, type, nonRetryable: true, cause: err }) : null;
+  return type ? ApplicationFailure.create({ message: err.message, type, nonRetryable: true, cause: err, ...(activity ? { details: [activity] } : {}) }) : null;
 }
 
 type AnyActivity = (...args: never[]) => Promise<unknown>;
@@ -42,7 +45,7 @@ export function withPermanentFailures<T extends Record<string, AnyActivity>>(act
         try {
           return await fn(...args);
         } catch (err) {
-          throw permanentFailure(err) ?? err;
+          throw permanentFailure(err, name) ?? err;
         }
       },
     }[name] as AnyActivity;

@@ -24,7 +24,7 @@ export class MessageMissingError extends Error {
 
 export async function getMessage(db: Queryable, sha: string): Promise<Buffer> {
   const { rows } = await db.query<{ raw: Buffer }>('SELECT raw FROM messages WHERE sha256 = $1', [sha]);
-  if (!rows[0]) throw new MessageMissingError(`message ${sha.slice(0, 16)}… is not in the store`);
+  if (!rows[0]) throw new MessageMissingError(`message ${sha.slice(0, 16)} is not in the store`);
   return rows[0].raw;
 }
 

@@ -31,6 +31,9 @@ export function failureReason(err: unknown): string {
     failure = err.cause ?? err;
   }
   const type = failure instanceof ApplicationFailure ? (failure.type ?? '') : failure instanceof TimeoutFailure ? 'Timeout' : '';
+  // activities/failures.ts names the activity in the details (a local activity's failure comes without it).
+  const named = failure instanceof ApplicationFailure ? failure.details?.[0] : undefined;
+  if (!activity && typeof named === 'string') activity = named;
   const message = failure instanceof Error ? failure.message : String(failure);
   // eslint-disable-next-line no-control-regex
   const text = `${type ? `${type}: ` : ''}${message}${activity ? ` (${activity})` : ''}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
