@@ -36,7 +36,7 @@ export function failureReason(err: unknown): string {
   if (!activity && typeof named === 'string') activity = named;
   const message = failure instanceof Error ? failure.message : String(failure);
   // eslint-disable-next-line no-control-regex
-  const text = `${type ? `${type}: ` : ''}${message}${activity ? ` (${activity})` : ''}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const text = `${type ? `${type}: ` : ''}${message}${activity ? ` (${activity})` : ''}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
   return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text;
 }
 

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { workflowIdFor } from '../../mail/ids.js';
 import { putMessage, sha256Hex } from '../../store/messages.js';
+import { failureReason } from '../../workflows/failure.js';
 import {
   bounceTaskQueueOf,
   initialAttributes,
@@ -70,6 +72,19 @@ async function visibleState(client: Client, workflowId: string): Promise<string[
   for await (const wf of client.workflow.list({ query: `ListflowState='failed' AND WorkflowId='${workflowId}'` })) ids.push(wf.workflowId);
   return ids;
 }
+
+describe('the reason a failed workflow records', () => {
+  it('is one line: type, message and activity, control characters removed, at most 200 characters', () => {
+    const inner = ApplicationFailure.create({ message: 'bad\r\nSubject: injected\u0000 line', type: 'MalformedMessage', nonRetryable: true });
+    const err = new ActivityFailure('activity failed', 'acceptPost', '1', RetryState.NON_RETRYABLE_FAILURE, undefined, inner);
+    assert.equal(failureReason(err), 'MalformedMessage: bad Subject: injected line (acceptPost)');
+    // A local activity's failure comes without its name; the permanent failure carries it in its details.
+    assert.equal(failureReason(ApplicationFailure.create({ message: 'gone', type: 'MessageMissing', details: ['classifyPost'] })), 'MessageMissing: gone (classifyPost)');
+    const long = failureReason(ApplicationFailure.create({ message: 'x'.repeat(500), type: 'T' }));
+    assert.equal(long.length, 200);
+    assert.ok(long.endsWith('…'));
+  });
+});
 
 describe('failures that end instead of spinning', () => {
   const env = useStack();
