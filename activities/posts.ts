@@ -12,7 +12,7 @@ import type { Approver, MemberModeration } from '../mail/rules/types.js';
 import { bansFor } from '../store/bans.js';
 import { siteSecret, transaction, type Queryable } from '../store/db.js';
 import { countDeliveries, expirePending, batchesWithPending, recordBounceEvent, snapshotRecipients, type DeliveryCounts } from '../store/deliveries.js';
-import { getList, ListGoneError, peekSequence, takeSequenceIf } from '../store/lists.js';
+import { getList, ListGoneError, nextSequence, peekSequence, takeSequenceIf } from '../store/lists.js';
 import { findMember, memberOfLists } from '../store/members.js';
 import { loadSiteSettings } from '../store/site-settings.js';
 import { getMessage, putMessage } from '../store/messages.js';
@@ -47,6 +47,9 @@ export interface Accepted {
   /** The DMARC mitigation applied to what members receive, e.g. "munge_from (example.com p=reject)"; absent when none. */
   dmarcMitigation?: string;
 }
+
+/** How often acceptPost decorates again for a number another post took, before it decorates under the list's lock. */
+const MAX_LOST_RACES = 3;
 
 /** What acceptPost answers instead of accepting when a DMARC policy must be looked up first (a network wait). */
 export interface PolicyNeeded {
@@ -165,24 +168,30 @@ export function createPostActivities(deps: ActivityDeps) {
           const applied = mitigated.applied ? `${mitigated.applied} (${mitigated.finding ? `${mitigated.finding.domain} p=${mitigated.finding.policy ?? 'unknown'}` : 'unconditionally'})` : undefined;
           return { skipped: decoration.skipped, applied, raw: addAuthenticationResults(mitigated.raw, listAuthservId(list.address), input.auth?.header ?? null) };
         };
-        for (;;) {
-          const expected = await peekSequence(deps.db, list.id);
-          if (expected === null) throw new ListGoneError(`the list ${list.address} no longer exists`);
-          const decorated = await decorate(expected);
+        for (let lost = 0; seq === null; lost++) {
+          // Under a burst on one list a post may keep losing the race; past MAX_LOST_RACES it takes its number first
+          // and is decorated under the lock, which costs CPU only (the policy is known by now), never a network wait.
+          const underLock = lost >= MAX_LOST_RACES;
+          let expected: number | null = null;
+          let decorated = underLock ? null : await (async () => {
+            expected = await peekSequence(deps.db, list.id);
+            if (expected === null) throw new ListGoneError(`the list ${list.address} no longer exists`);
+            return decorate(expected);
+          })();
           const taken = await transaction(deps.db, async (client) => {
             const already = await acceptedSeq(client, input.workflowId);
             if (already !== null) return already;
-            const n = await takeSequenceIf(client, list.id, expected);
+            const n = expected === null ? await nextSequence(client, list.id) : await takeSequenceIf(client, list.id, expected);
             if (n === null) return null;
+            decorated ??= await decorate(n);
             const sha = await putMessage(client, decorated.raw);
             await client.query('INSERT INTO posts (workflow_id, list_id, seq, decorated_sha256) VALUES ($1, $2, $3, $4)', [input.workflowId, list.id, n, sha]);
             return n;
           });
           if (taken === null) continue; // another post of the list was numbered meanwhile: decorate for the next number
           seq = taken;
-          for (const why of decorated.skipped) Context.current().log.warn(`decoration skipped for ${input.workflowId}: ${why}`);
-          dmarcMitigation = decorated.applied;
-          break;
+          for (const why of decorated?.skipped ?? []) Context.current().log.warn(`decoration skipped for ${input.workflowId}: ${why}`);
+          dmarcMitigation = decorated?.applied;
         }
       }
       const batchSize = s.delivery_mode === 'bulk' ? s.bulk_max_recipients : s.per_recipient_batch;

@@ -6,6 +6,7 @@ import { createDnsResolver, type DnsResolver } from '../../activities/dns.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { createList, post, queuedId, subscribe, useStack, waitForState } from '../helpers/stack.js';
 import { statusQuery } from '../../workflows/messages.js';
+import { headerOf } from '../helpers/digest.js';
 
 /**
  * A resolver in front of the DNS server on loopback that times out the first TXT query for `name` (so the
@@ -72,5 +73,24 @@ describe('acceptance looks up DNS before it locks the list', () => {
     assert.equal(later.seq, 2);
     assert.equal(later.dmarcMitigation, 'munge_from (slow.test p=reject)');
     assert.equal(gate.asked(), 2, 'one query at verification, one at acceptance');
+  });
+
+  it('posts accepted at once on one list each get their own number, and each copy carries the number it got', async () => {
+    // The number is in the decoration (subject prefix, X-Listflow-Seq, footer), which happens before the list is
+    // locked: a post that loses the race for its number is decorated again for the next one.
+    const list = await createList(env.stack.db, ['subject_prefix=[n%d] ', 'msg_footer=post {post_number}', 'dmarc_mitigate_action=no_mitigation']);
+    await subscribe(env.stack.db, list, ['carol@members.example', ...Array.from({ length: 10 }, (_, i) => `poster${i}@fast.test`)]);
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => queuedId((await post(env.stack.smtpPort, { from: `poster${i}@fast.test`, to: list, subject: `race ${i}` })).response)),
+    );
+    const statuses = await Promise.all(ids.map((id) => waitForState(env.stack.client, id, ['delivered'], 60_000)));
+    assert.deepEqual(statuses.map((st) => st.seq).sort((a, b) => (a ?? 0) - (b ?? 0)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await env.recorder.waitFor((r) => r.filter((m) => m.to.includes('carol@members.example') && headerOf(m.raw, 'List-Id').includes(list.split('@')[0] ?? '')).length >= 10);
+    for (const st of statuses) {
+      const copy = env.recorder.received.find((m) => m.to.includes('carol@members.example') && headerOf(m.raw, 'X-Listflow-Seq') === String(st.seq) && headerOf(m.raw, 'List-Id').includes(list.split('@')[0] ?? ''));
+      assert.ok(copy, `a copy numbered ${st.seq}`);
+      assert.equal(headerOf(copy.raw, 'Subject'), `[n${st.seq}] ${st.subject}`);
+      assert.match(copy.raw.toString('utf8'), new RegExp(`post ${st.seq}\\r?\\n?$`));
+    }
   });
 });
