@@ -9,14 +9,18 @@ import { createConfirmActivities } from './confirm.js';
 import { createDeliveryActivities } from './deliver.js';
 import { createDigestCoreActivities, createDigestOutboundActivities } from './digest.js';
 import { createEditedActivities } from './edited.js';
+import { withPermanentFailures } from './failures.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
 import { createSubscriptionNoticeActivities } from './subscription-notices.js';
 import { createSubscriptionActivities } from './subscriptions.js';
 
-/** Activities that need the database only: they run on the core task queue. */
+/**
+ * Activities that need the database (and DNS: verifySender, lookupDmarcPolicy): they run on the core task queue.
+ * Each turns an error no retry can heal into a non-retryable failure (activities/failures.ts).
+ */
 export function createCoreActivities(deps: ActivityDeps) {
-  return {
+  return withPermanentFailures({
     ...createPostActivities(deps),
     ...createEditedActivities(deps),
     ...createAuthenticityActivities(deps),
@@ -26,18 +30,18 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createSubscriptionActivities(deps),
     ...createCommandActivities(deps),
     ...createBounceActivities(deps),
-  };
+  });
 }
 
 /** Activities that talk SMTP: they run on the delivery task queue, where the smarthost is reachable. */
 export function createOutboundActivities(deps: ActivityDeps, options: { connections: number }) {
-  return {
+  return withPermanentFailures({
     ...createDeliveryActivities(deps, options),
     ...createNoticeActivities(deps),
     ...createDigestOutboundActivities(deps),
     ...createSubscriptionNoticeActivities(deps),
     ...createBounceNoticeActivities(deps),
-  };
+  });
 }
 
 export type CoreActivities = ReturnType<typeof createCoreActivities>;

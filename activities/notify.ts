@@ -8,6 +8,7 @@ import { commandReply, type CommandReplyInput } from '../mail/command-replies.js
 import {
   confirmReply,
   expiredForPoster,
+  failedForOwners,
   heldForModerators,
   heldForPoster,
   rejectedForPoster,
@@ -196,6 +197,25 @@ export function createNoticeActivities(deps: ActivityDeps) {
       // Only a well-formed Message-ID is echoed into In-Reply-To; anything else is left out.
       const inReplyTo = input.inReplyTo && /^<[^<>\s]{1,250}>$/.test(input.inReplyTo) ? input.inReplyTo : undefined;
       return autoReply(list.address, input.to, input.ref, notice, { inReplyTo, from: listSubAddress(list.address, 'request') });
+    },
+
+    /**
+     * The owners learn that a workflow ended failed: once per workflow (failure_notices), however often this is
+     * retried. A crash between the owners' server accepting it and the row being marked is the one duplicate.
+     */
+    async notifyOwnersOfFailure(input: { list: string; workflowId: string; kind: string; reason: string }): Promise<NoticeResult> {
+      const { rows } = await deps.db.query<{ sent: boolean }>(
+        `INSERT INTO failure_notices (workflow_id, list_address, reason) VALUES ($1, $2, $3)
+         ON CONFLICT (workflow_id) DO UPDATE SET reason = failure_notices.reason RETURNING sent_at IS NOT NULL AS sent`,
+        [input.workflowId, input.list.toLowerCase(), input.reason],
+      );
+      if (rows[0]?.sent) return { sent: [], failed: [], skipped: 'the owners were told already' };
+      const list = await getList(deps.db, input.list);
+      if (!list) return { sent: [], failed: [], skipped: 'the list no longer exists' };
+      const staff = await listStaff(deps.db, list.id);
+      const result = await send(list.address, staff.owners, failedForOwners({ ...input, list: list.address }));
+      await deps.db.query('UPDATE failure_notices SET sent_at = now() WHERE workflow_id = $1', [input.workflowId]);
+      return result;
     },
 
     /** Mail to -bounces is kept for bounce processing. */

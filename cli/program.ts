@@ -96,6 +96,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--from <pattern>', 'only posts from this address, or from addresses matching ^regex')
     .option('--summary', 'the number of held posts per list (fast: visibility only)')
     .action(run(() => import('./held.js').then((x) => x.held)));
+  program.command('failed [list]').description('posts, requests and bounces that ended failed, with the reason (from Temporal visibility)')
+    .option('--kind <kind>', 'only post, request, owner, bounce or confirm').option('--json', 'JSON for scripts')
+    .action(run(() => import('./failed.js').then((x) => x.failed)));
   const decisions: Record<string, Command> = {};
   for (const [name, what] of [['approve', 'accept a held post for delivery'], ['reject', 'refuse a held post and tell the sender'], ['discard', 'drop a held post silently']] as const) {
     decisions[name] = program.command(`${name} ${name === 'discard' ? '[id]' : '<id>'}`).description(`${what}; <id> is post/<list>/<key>, the 16-hex key, or a request's subscription/<list>/<address>`)

@@ -22,7 +22,7 @@ function isPost(s: PostStatus | MailStatus | SubscriptionStatus): s is PostStatu
 
 export function renderPost(s: PostStatus): string {
   const rows: [string, string][] = [
-    ['state', s.state === 'held' && s.heldUntil ? `held (until ${when(s.heldUntil)})` : s.state],
+    ['state', s.state === 'held' && s.heldUntil ? `held (until ${when(s.heldUntil)})` : s.state === 'failed' && s.failure ? `failed: ${clean(s.failure)}` : s.state],
     ['list', s.list],
     ['sender', clean(s.sender ?? '(none)') + (s.envelopeFrom && s.envelopeFrom !== s.sender ? `  (envelope ${clean(s.envelopeFrom) || '<>'})` : '')],
     ['subject', clean(s.subject)],

@@ -209,3 +209,21 @@ export function requestHelp(list: string, displayName: string, description: stri
     ].join('\n'),
   };
 }
+
+/** A post, request or bounce whose workflow ended in an error no retry could heal: the owners are told once. */
+export function failedForOwners(f: { list: string; workflowId: string; kind: string; reason: string }): Notice {
+  return {
+    subject: `A ${f.kind} to ${f.list} failed: ${clean(f.reason).slice(0, 80)}`,
+    text: [
+      `listflow could not finish a ${f.kind} for ${f.list}:`,
+      ``,
+      `  ${clean(f.reason)}`,
+      ``,
+      `It was not retried further, and nothing more will happen to it.`,
+      `\`listflow failed\` lists such workflows; \`listflow status ${f.workflowId}\``,
+      `shows this one.`,
+      ``,
+      `Reference: ${f.workflowId}`,
+    ].join('\n'),
+  };
+}

@@ -100,12 +100,35 @@ export async function deleteList(db: Queryable, address: string): Promise<boolea
   return (rowCount ?? 0) > 0;
 }
 
+/** The list was deleted under a step that needed it (activities make it ListGone). */
+export class ListGoneError extends Error {
+  override name = 'ListGoneError';
+}
+
 /** Takes the next post number of a list. */
 export async function nextSequence(db: Queryable, listId: number): Promise<number> {
   const { rows } = await db.query<{ seq: string }>(
     'UPDATE lists SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS seq',
     [listId],
   );
-  if (!rows[0]) throw new Error(`list ${listId} is gone`);
+  if (!rows[0]) throw new ListGoneError(`list ${listId} no longer exists`);
   return Number(rows[0].seq);
+}
+
+/** The number the list's next post will get, read without a lock (null: the list is gone). */
+export async function peekSequence(db: Queryable, listId: number): Promise<number | null> {
+  const { rows } = await db.query<{ next_seq: string }>('SELECT next_seq FROM lists WHERE id = $1', [listId]);
+  return rows[0] ? Number(rows[0].next_seq) : null;
+}
+
+/**
+ * Takes the list's next post number if it is still `expected` (locking the list's row until the transaction
+ * ends); null when another post took it first. A post decorated for `expected` then keeps its number.
+ */
+export async function takeSequenceIf(db: Queryable, listId: number, expected: number): Promise<number | null> {
+  const { rows } = await db.query<{ seq: string }>(
+    'UPDATE lists SET next_seq = next_seq + 1 WHERE id = $1 AND next_seq = $2 RETURNING next_seq - 1 AS seq',
+    [listId, expected],
+  );
+  return rows[0] ? Number(rows[0].seq) : null;
 }

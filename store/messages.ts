@@ -17,9 +17,14 @@ export async function putMessage(db: Queryable, raw: Buffer): Promise<string> {
   return sha;
 }
 
+/** The store has no message under that hash: a retry cannot bring it back (activities make it MessageMissing). */
+export class MessageMissingError extends Error {
+  override name = 'MessageMissingError';
+}
+
 export async function getMessage(db: Queryable, sha: string): Promise<Buffer> {
   const { rows } = await db.query<{ raw: Buffer }>('SELECT raw FROM messages WHERE sha256 = $1', [sha]);
-  if (!rows[0]) throw new Error(`message ${sha} is not in the store`);
+  if (!rows[0]) throw new MessageMissingError(`message ${sha.slice(0, 16)} is not in the store`);
   return rows[0].raw;
 }
 

@@ -5,15 +5,25 @@ import type { CoreActivities, OutboundActivities } from '../activities/index.js'
 import { activities, tracker } from './inbound.js';
 import type { InboundMail, MailStatus } from './messages.js';
 
-// A local activity: in a storm of bounces each one costs the server a single workflow task, not three.
+// A local activity: in a storm of bounces each one costs the server a single workflow task, not three. Database
+// trouble is retried for six hours; a bounce whose message is gone (or unreadable) fails at once.
 const core = proxyLocalActivities<CoreActivities>({
   startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '6h',
   localRetryThreshold: '1m',
   retry: { initialInterval: '10s', maximumInterval: '10m', backoffCoefficient: 2 },
 });
 
 export async function bounceWorkflow(mail: InboundMail, options: { deliveryTaskQueue: string }): Promise<MailStatus> {
   const t = tracker(mail, 'bounce');
+  try {
+    return await processBounce(mail, options, t);
+  } catch (err) {
+    return t.failed(err, options.deliveryTaskQueue);
+  }
+}
+
+async function processBounce(mail: InboundMail, options: { deliveryTaskQueue: string }, t: ReturnType<typeof tracker>): Promise<MailStatus> {
   const outbound = activities(options.deliveryTaskQueue);
   // Bounces received before bounce processing existed were only recorded; their histories replay that way.
   if (!patched('bounce-processing')) {

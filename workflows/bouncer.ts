@@ -55,8 +55,11 @@ export interface BouncerInput {
   maxHistory?: number;
 }
 
+// A day of retries for the database (scores and countdowns live here, so it waits out an outage); an error no
+// retry heals (the list gone, a setting that no longer validates) fails the bouncer at once, with the reason.
 const core = proxyActivities<CoreActivities>({
   startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '1d',
   retry: { initialInterval: '5s', maximumInterval: '10m', backoffCoefficient: 2 },
 });
 

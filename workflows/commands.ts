@@ -3,6 +3,7 @@
 import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { ParsedCommand } from '../mail/commands.js';
+import { endsFailed } from './failure.js';
 import type { tracker } from './inbound.js';
 import type { CommandResult, InboundMail, MailStatus, SubscriptionRequest } from './messages.js';
 
@@ -66,6 +67,8 @@ export async function runEmailCommands(mail: InboundMail, options: { deliveryTas
   try {
     read = await core.readCommands({ list: mail.list, sha256: mail.sha256, envelopeFrom: mail.envelopeFrom, rcptTo: mail.rcptTo });
   } catch (err) {
+    // Since FAILED_STATE_PATCH the owners are told too (requestWorkflow's catch); before, only the status said it.
+    if (endsFailed(err)) throw err;
     // The message stays in the store; the operator sees why nothing was done.
     const why = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
     return t.finish('failed', `the message could not be read: ${why}`);

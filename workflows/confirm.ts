@@ -6,18 +6,25 @@ import type { InboundMail, MailStatus } from './messages.js';
 
 const core = proxyActivities<CoreActivities>({
   startToCloseTimeout: '2m',
+  // A moderator's decision by mail is worth an hour of retries; then the reply ends failed and the owners are told.
+  scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
 });
 
 export async function confirmWorkflow(mail: InboundMail, options: { deliveryTaskQueue: string }): Promise<MailStatus> {
   const t = tracker(mail, 'confirm');
-  const outcome = await core.applyConfirmation({
-    list: mail.list,
-    sha256: mail.sha256,
-    envelopeFrom: mail.envelopeFrom,
-    token: mail.detail ?? '',
-    workflowId: t.status.workflowId,
-  });
+  let outcome: Awaited<ReturnType<typeof core.applyConfirmation>>;
+  try {
+    outcome = await core.applyConfirmation({
+      list: mail.list,
+      sha256: mail.sha256,
+      envelopeFrom: mail.envelopeFrom,
+      token: mail.detail ?? '',
+      workflowId: t.status.workflowId,
+    });
+  } catch (err) {
+    return t.failed(err, options.deliveryTaskQueue);
+  }
   if (!outcome.reply) return t.finish(outcome.state, outcome.detail);
   const notices = proxyActivities<OutboundActivities>({
     taskQueue: options.deliveryTaskQueue,

@@ -21,8 +21,10 @@ const MAX_POSTS = 300;
 /** Well below Temporal's suggestion (about 4,096 events): a busy list signals a lot within one period. */
 const MAX_HISTORY = 2_000;
 
+// The pending posts live in this workflow: it waits out a database outage of up to a week before it fails.
 const core = proxyActivities<CoreActivities>({
   startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '7d',
   retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
 });
 

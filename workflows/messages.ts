@@ -5,7 +5,8 @@ import type { AuthSummary } from '../mail/authenticity.js';
 import type { RuleHit } from '../mail/chain.js';
 import type { WaitingPost } from '../mail/notices.js';
 
-export type PostState = 'received' | 'held' | 'accepted' | 'delivering' | 'delivered' | 'rejected' | 'discarded' | 'expired';
+/** `failed`: a step failed for good (see `failure`); the owners were told and nothing more happens to the post. */
+export type PostState = 'received' | 'held' | 'accepted' | 'delivering' | 'delivered' | 'rejected' | 'discarded' | 'expired' | 'failed';
 
 export interface DeliveryCounts {
   total: number;
@@ -45,6 +46,8 @@ export interface PostStatus {
   auth?: AuthSummary | null;
   /** The DMARC mitigation members' copies got (munge_from / wrap_message and why); absent when none. */
   dmarcMitigation?: string;
+  /** state `failed`: why, in one line (e.g. "MessageMissing: message … is not in the store (classifyPost)"). */
+  failure?: string;
   updatedAt: string;
 }
 
@@ -88,6 +91,7 @@ export const moderateUpdate = defineUpdate<PostStatus, [ModerationDecision]>('mo
 export interface MailStatus {
   workflowId: string;
   kind: string;
+  /** Each kind's own states, and `failed` (detail: why) when a step failed for good and the owners were told. */
   state: string;
   list: string;
   sender: string | null;

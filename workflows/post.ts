@@ -16,6 +16,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { CoreActivities, OutboundActivities } from '../activities/index.js';
 import type { Accepted, Classification } from '../activities/posts.js';
+import { endsFailed, failureReason, tellOwners } from './failure.js';
 import { isSha256 } from '../mail/ids.js';
 import type { AuthSummary } from '../mail/authenticity.js';
 import {
@@ -51,7 +52,12 @@ const MAX_NOTE_LENGTH = 1000;
 
 const dbRetry: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 };
 
-const coreOptions: ActivityOptions = { startToCloseTimeout: '5m', retry: dbRetry };
+/**
+ * The post's database steps retry with back-off for two hours at most (a database restart or failover heals
+ * well within it); errors no retry heals come back non-retryable at once (activities/failures.ts). Either way
+ * the post then ends `failed` and the owners are told (workflows/failure.ts).
+ */
+const coreOptions: ActivityOptions = { startToCloseTimeout: '5m', scheduleToCloseTimeout: '2h', retry: dbRetry };
 /** Telling the reminder workflow is worth an hour of retries, no more: a decision waits for it. */
 const reminderOptions: ActivityOptions = { startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry: dbRetry };
 /** Digest members get no regular copy, so a post missing from the digest is lost to them: a day of retries. */
@@ -71,6 +77,18 @@ function steps(local: boolean) {
   return { core: proxy(coreOptions), reminderRegistry: proxy(reminderOptions), digestRegistry: proxy(digestOptions) };
 }
 
+/**
+ * Since DNS_FIRST_PATCH nothing that waits on the network runs as a local activity or inside a transaction:
+ * sender verification (SPF, DKIM, DMARC, ARC: up to 30 s of DNS) and the DMARC policy lookup acceptance may
+ * need are regular activities on the core queue, and acceptPost (local) only numbers, decorates and stores.
+ */
+const DNS_FIRST_PATCH = 'dns-first';
+const network = proxyActivities<CoreActivities>({
+  startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '30m',
+  retry: { initialInterval: '5s', maximumInterval: '2m', backoffCoefficient: 2, maximumAttempts: 6 },
+});
+
 function outbound(taskQueue: string) {
   const notices = proxyActivities<OutboundActivities>({
     taskQueue,
@@ -79,10 +97,13 @@ function outbound(taskQueue: string) {
     scheduleToCloseTimeout: '1d',
     retry: { initialInterval: '30s', maximumInterval: '30m', backoffCoefficient: 2 },
   });
+  // SMTP trouble is recorded per recipient and retried on the post's own timers; what a batch throws is the
+  // database or a lost worker, worth a day of retries.
   const delivery = proxyActivities<OutboundActivities>({
     taskQueue,
     startToCloseTimeout: '2h',
     heartbeatTimeout: '10s',
+    scheduleToCloseTimeout: '1d',
     retry: { initialInterval: '5s', maximumInterval: '5m', backoffCoefficient: 2 },
   });
   return { notices, delivery };
@@ -261,160 +282,198 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     },
   );
 
-  let c: Classification;
-  let auth: AuthSummary | null = null;
-  try {
-    // Posts started before sender authentication existed replay without it.
-    if (since('verify-sender')) {
-      auth = await core.verifySender(mail);
-      status.auth = auth;
-    }
-    c = await core.classifyPost(mail, auth);
-  } catch (err) {
+  /**
+   * An activity that failed for good (out of retries, or an error no retry heals) ends the post `failed`: the
+   * reason in its status and ListflowState, one notice to the owners, and the workflow completes, so the
+   * operator finds it with `listflow failed` rather than in a retry loop. A list deleted meanwhile discards.
+   */
+  async function failed(err: unknown): Promise<PostStatus> {
     if (isListGone(err)) {
       status.decision.summary = `the list ${mail.list} no longer exists`;
       setState('discarded');
       return finish();
     }
-    throw err;
-  }
-  Object.assign(status, { sender: c.sender, subject: c.subject, messageId: c.messageId, size: c.size });
-  status.decision = { action: c.verdict.action, summary: c.verdict.summary, hits: c.verdict.hits, misses: c.verdict.misses };
-  setAttribute({ key: ListflowSender, value: (c.sender ?? '').toLowerCase() });
-
-  const post = { list: mail.list, workflowId, subject: c.subject, sender: c.sender };
-  const poster = c.sender ?? mail.envelopeFrom;
-  const mayTellPoster = c.noReplyReason === null && !!poster;
-
-  let action: 'accept' | 'reject' | 'discard' = c.verdict.action === 'hold' ? 'discard' : c.verdict.action;
-  let rejectReason = c.verdict.summary;
-
-  if (c.verdict.action === 'hold') {
-    const holdMs = c.maxHoldDays * DAY_MS;
-    status.heldUntil = new Date(Date.now() + holdMs).toISOString();
-    setState('held');
-    // Notices go out while the post waits: a moderator may decide before they are even sent.
-    notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, hits: c.verdict.hits, days: c.maxHoldDays, heldUntil: status.heldUntil, sha256: mail.sha256 }));
-    // The list's daily reminder learns of the post; patched so histories from before reminders still replay.
-    const reminders = since('moderation-reminders');
-    let registered: Promise<void> = Promise.resolve();
-    if (reminders) {
-      const waiting = { workflowId, sender: c.sender, subject: c.subject, heldAt: new Date().toISOString(), heldUntil: status.heldUntil };
-      registered = reminderRegistry
-        .registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: waiting })
-        .catch((err: Error) => {
-          status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
-        });
-    }
-    if (c.notifyHeldSender && mayTellPoster) {
-      notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
-    }
-    sendAttributes();
-    const decided = await condition(() => decision !== undefined, holdMs);
+    status.failure = failureReason(err);
     status.heldUntil = null;
-    if (reminders) {
-      // After the registration, so the reminder workflow never learns of the decision before the hold.
-      await registered;
-      await getExternalWorkflowHandle(remindersWorkflowId(mail.list))
-        .signal(decidedPostSignal, { workflowId })
-        .catch(() => {
-          // No reminder workflow runs (it ended, finding the post decided): nothing to tell.
-        });
-    }
-    if (decided && decision) {
-      // defer never sets a decision (it only adds a note), so the action here is approve, reject or discard.
-      const chosen = decision.action as 'approve' | 'reject' | 'discard';
-      status.decision.moderation = { action: chosen, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString(), ...(edited ? { edited } : {}) };
-      action = chosen === 'approve' ? 'accept' : chosen;
-      rejectReason = decision.reason || 'rejected by a moderator';
-    } else {
-      status.decision.moderation = { action: 'expire', by: 'listflow', reason: `no decision in ${c.maxHoldDays} day(s)`, at: new Date().toISOString() };
-      setState('expired');
-      if (mayTellPoster) {
-        notify('poster (expired)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'expired', days: c.maxHoldDays, action: c.holdExpiryAction } }));
+    status.nextRetryAt = null;
+    setState('failed');
+    sendAttributes();
+    status.notices.push(await tellOwners(options.deliveryTaskQueue, { list: mail.list, workflowId, kind: 'post', reason: status.failure }));
+    return finish();
+  }
+
+  async function lifecycle(): Promise<PostStatus> {
+    let c: Classification;
+    let auth: AuthSummary | null = null;
+    try {
+      // Posts started before sender authentication existed replay without it.
+      if (since('verify-sender')) {
+        auth = patched(DNS_FIRST_PATCH) ? await network.verifySender(mail) : await core.verifySender(mail);
+        status.auth = auth;
       }
-      return finish();
+      c = await core.classifyPost(mail, auth);
+    } catch (err) {
+      if (isListGone(err)) {
+        status.decision.summary = `the list ${mail.list} no longer exists`;
+        setState('discarded');
+        return finish();
+      }
+      throw err;
     }
-  }
+    Object.assign(status, { sender: c.sender, subject: c.subject, messageId: c.messageId, size: c.size });
+    status.decision = { action: c.verdict.action, summary: c.verdict.summary, hits: c.verdict.hits, misses: c.verdict.misses };
+    setAttribute({ key: ListflowSender, value: (c.sender ?? '').toLowerCase() });
 
-  if (action === 'discard') {
-    setState('discarded');
-    return finish();
-  }
-  if (action === 'reject') {
-    setState('rejected');
-    if (mayTellPoster) {
-      notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason, hits: c.verdict.hits } }));
+    const post = { list: mail.list, workflowId, subject: c.subject, sender: c.sender };
+    const poster = c.sender ?? mail.envelopeFrom;
+    const mayTellPoster = c.noReplyReason === null && !!poster;
+
+    let action: 'accept' | 'reject' | 'discard' = c.verdict.action === 'hold' ? 'discard' : c.verdict.action;
+    let rejectReason = c.verdict.summary;
+
+    if (c.verdict.action === 'hold') {
+      const holdMs = c.maxHoldDays * DAY_MS;
+      status.heldUntil = new Date(Date.now() + holdMs).toISOString();
+      setState('held');
+      // Notices go out while the post waits: a moderator may decide before they are even sent.
+      notify('moderators', notices.notifyModerators({ post, reason: c.verdict.summary, hits: c.verdict.hits, days: c.maxHoldDays, heldUntil: status.heldUntil, sha256: mail.sha256 }));
+      // The list's daily reminder learns of the post; patched so histories from before reminders still replay.
+      const reminders = since('moderation-reminders');
+      let registered: Promise<void> = Promise.resolve();
+      if (reminders) {
+        const waiting = { workflowId, sender: c.sender, subject: c.subject, heldAt: new Date().toISOString(), heldUntil: status.heldUntil };
+        registered = reminderRegistry
+          .registerHeldPost({ list: mail.list, deliveryTaskQueue: options.deliveryTaskQueue, post: waiting })
+          .catch((err: Error) => {
+            status.notices.push(`reminders: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`);
+          });
+      }
+      if (c.notifyHeldSender && mayTellPoster) {
+        notify('poster (held)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'held', reason: c.verdict.summary, days: c.maxHoldDays } }));
+      }
+      sendAttributes();
+      const decided = await condition(() => decision !== undefined, holdMs);
+      status.heldUntil = null;
+      if (reminders) {
+        // After the registration, so the reminder workflow never learns of the decision before the hold.
+        await registered;
+        await getExternalWorkflowHandle(remindersWorkflowId(mail.list))
+          .signal(decidedPostSignal, { workflowId })
+          .catch(() => {
+            // No reminder workflow runs (it ended, finding the post decided): nothing to tell.
+          });
+      }
+      if (decided && decision) {
+        // defer never sets a decision (it only adds a note), so the action here is approve, reject or discard.
+        const chosen = decision.action as 'approve' | 'reject' | 'discard';
+        status.decision.moderation = { action: chosen, by: decision.by, reason: decision.reason ?? '', at: new Date().toISOString(), ...(edited ? { edited } : {}) };
+        action = chosen === 'approve' ? 'accept' : chosen;
+        rejectReason = decision.reason || 'rejected by a moderator';
+      } else {
+        status.decision.moderation = { action: 'expire', by: 'listflow', reason: `no decision in ${c.maxHoldDays} day(s)`, at: new Date().toISOString() };
+        setState('expired');
+        if (mayTellPoster) {
+          notify('poster (expired)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'expired', days: c.maxHoldDays, action: c.holdExpiryAction } }));
+        }
+        return finish();
+      }
     }
-    return finish();
-  }
 
-  setState('accepted');
-  let accepted: Accepted;
-  try {
-    accepted = await core.acceptPost({ workflowId, mail, auth, ...(edited ? { sha256: edited.editedSha256 } : {}) });
-  } catch (err) {
-    // The list was deleted while the post was held: nobody is left to deliver to.
-    if (isListGone(err)) {
-      status.decision.summary = `the list ${mail.list} no longer exists`;
+    if (action === 'discard') {
       setState('discarded');
       return finish();
     }
+    if (action === 'reject') {
+      setState('rejected');
+      if (mayTellPoster) {
+        notify('poster (rejected)', notices.notifyPoster({ post, to: poster, messageId: c.messageId, notice: { kind: 'rejected', reason: rejectReason, hits: c.verdict.hits } }));
+      }
+      return finish();
+    }
+
+    setState('accepted');
+    let accepted: Accepted;
+    try {
+      const input = { workflowId, mail, auth, ...(edited ? { sha256: edited.editedSha256 } : {}) };
+      if (patched(DNS_FIRST_PATCH)) {
+        // The DMARC policy the verification could not tell is looked up before the step that locks the list.
+        let r = await core.acceptPost({ ...input, dnsFirst: true });
+        if ('needsPolicy' in r) r = await core.acceptPost({ ...input, dnsFirst: true, policy: await network.lookupDmarcPolicy({ sha256: input.sha256 ?? mail.sha256, auth }) });
+        if ('needsPolicy' in r) throw ApplicationFailure.nonRetryable(`the DMARC policy of ${r.needsPolicy} was looked up and still asked for`, 'BadAccept');
+        accepted = r;
+      } else {
+        accepted = (await core.acceptPost(input)) as Accepted;
+      }
+    } catch (err) {
+      // The list was deleted while the post was held: nobody is left to deliver to.
+      if (isListGone(err)) {
+        status.decision.summary = `the list ${mail.list} no longer exists`;
+        setState('discarded');
+        return finish();
+      }
+      throw err;
+    }
+    status.seq = accepted.seq;
+    // Filed before delivery, as the list-level message; patched so histories from before the archive replay.
+    if (since('archive')) await core.archivePost({ workflowId, list: mail.list });
+    if (accepted.dmarcMitigation) status.dmarcMitigation = accepted.dmarcMitigation;
+    status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
+    setState('delivering');
+    // The list's digest learns of the post while delivery runs; patched so histories from before digests replay.
+    if (since('digest')) {
+      pendingNotices.push(
+        digestRegistry.registerDigestPost({ list: mail.list, workflowId, deliveryTaskQueue: options.deliveryTaskQueue }).then(
+          () => undefined,
+          (err: Error) => void status.notices.push(`digest: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`),
+        ),
+      );
+    }
+
+    const runBatches = async (batches: number[]): Promise<void> => {
+      sendAttributes();
+      status.deliveryRounds += 1;
+      let next = 0;
+      const lane = async () => {
+        while (next < batches.length) {
+          const batch = batches[next++] as number;
+          const counts = await delivery.deliverBatch({ workflowId, list: mail.list, batch, mode: accepted.mode });
+          batchCounts.set(batch, counts);
+          tally();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(options.parallelBatches, batches.length) }, lane));
+    };
+
+    await runBatches(Array.from({ length: accepted.batches }, (_, i) => i));
+
+    const deadline = Date.now() + accepted.retryDays * DAY_MS;
+    let waitMs = accepted.retryWaitSeconds * 1000;
+    while (status.delivery.pending > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        status.nextRetryAt = null;
+        const final = await core.expireDeliveries({ workflowId, list: mail.list });
+        status.delivery = final;
+        break;
+      }
+      const pause = Math.min(waitMs, left);
+      status.nextRetryAt = new Date(Date.now() + pause).toISOString();
+      await sleep(pause);
+      status.nextRetryAt = null;
+      waitMs = Math.min(waitMs * 2, accepted.retryMaxWaitSeconds * 1000);
+      await runBatches(await core.pendingBatches(workflowId));
+    }
+
+    setState('delivered');
+    return finish();
+  }
+
+  try {
+    return await lifecycle();
+  } catch (err) {
+    if (endsFailed(err)) return failed(err);
     throw err;
   }
-  status.seq = accepted.seq;
-  // Filed before delivery, as the list-level message; patched so histories from before the archive replay.
-  if (since('archive')) await core.archivePost({ workflowId, list: mail.list });
-  if (accepted.dmarcMitigation) status.dmarcMitigation = accepted.dmarcMitigation;
-  status.delivery = { total: accepted.total, sent: 0, failed: 0, pending: accepted.total };
-  setState('delivering');
-  // The list's digest learns of the post while delivery runs; patched so histories from before digests replay.
-  if (since('digest')) {
-    pendingNotices.push(
-      digestRegistry.registerDigestPost({ list: mail.list, workflowId, deliveryTaskQueue: options.deliveryTaskQueue }).then(
-        () => undefined,
-        (err: Error) => void status.notices.push(`digest: not registered (${err.cause instanceof Error ? err.cause.message : err.message})`),
-      ),
-    );
-  }
-
-  const runBatches = async (batches: number[]): Promise<void> => {
-    sendAttributes();
-    status.deliveryRounds += 1;
-    let next = 0;
-    const lane = async () => {
-      while (next < batches.length) {
-        const batch = batches[next++] as number;
-        const counts = await delivery.deliverBatch({ workflowId, list: mail.list, batch, mode: accepted.mode });
-        batchCounts.set(batch, counts);
-        tally();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.parallelBatches, batches.length) }, lane));
-  };
-
-  await runBatches(Array.from({ length: accepted.batches }, (_, i) => i));
-
-  const deadline = Date.now() + accepted.retryDays * DAY_MS;
-  let waitMs = accepted.retryWaitSeconds * 1000;
-  while (status.delivery.pending > 0) {
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      status.nextRetryAt = null;
-      const final = await core.expireDeliveries({ workflowId, list: mail.list });
-      status.delivery = final;
-      break;
-    }
-    const pause = Math.min(waitMs, left);
-    status.nextRetryAt = new Date(Date.now() + pause).toISOString();
-    await sleep(pause);
-    status.nextRetryAt = null;
-    waitMs = Math.min(waitMs * 2, accepted.retryMaxWaitSeconds * 1000);
-    await runBatches(await core.pendingBatches(workflowId));
-  }
-
-  setState('delivered');
-  return finish();
 }
 
 /** A regular activity's failure wraps the activity's own (ActivityFailure → ApplicationFailure); a local one's comes bare. */

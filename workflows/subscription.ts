@@ -33,8 +33,10 @@ import {
 
 const DAY_MS = 86_400_000;
 
+// A day of retries for the database; then the request fails with the reason (the address can ask again).
 const core = proxyActivities<CoreActivities>({
   startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '1d',
   retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
 });
 
@@ -219,6 +221,8 @@ export async function memberNoticesWorkflow(input: { list: string; deliveryTaskQ
     taskQueue: input.deliveryTaskQueue,
     startToCloseTimeout: '30m',
     heartbeatTimeout: '2m',
+    // Owed notices stay owed in the database: after two days of failures this run ends, and the next bulk change starts another.
+    scheduleToCloseTimeout: '2d',
     retry: { initialInterval: '30s', maximumInterval: '30m', backoffCoefficient: 2 },
   });
   let more = true;

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Queryable } from '../../store/db.js';
 import { statusQuery, type PostState, type PostStatus } from '../../workflows/messages.js';
 
-const STATES: PostState[] = ['received', 'held', 'accepted', 'delivering', 'delivered', 'rejected', 'discarded', 'expired'];
+const STATES: PostState[] = ['received', 'held', 'accepted', 'delivering', 'delivered', 'rejected', 'discarded', 'expired', 'failed'];
 
 /** Asserts that a status answer carries every field DESIGN §4 promises, with consistent delivery counts. */
 export function assertStatusComplete(s: PostStatus): void {

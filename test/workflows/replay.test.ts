@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../../workers/index.js';
-import { HISTORY_FIXTURE, POST_LOCAL_STEPS_FIXTURE, POST_REGULAR_STEPS_FIXTURE } from '../helpers/history-fixture.js';
+import { HISTORY_FIXTURE, POST_DNS_FIRST_FIXTURE, POST_FAILED_FIXTURE, POST_LOCAL_STEPS_FIXTURE, POST_REGULAR_STEPS_FIXTURE } from '../helpers/history-fixture.js';
 import { quietRuntime } from '../helpers/temporal.js';
 
 interface JsonEvent {
@@ -70,6 +70,27 @@ describe('replay of a recorded post history', () => {
     assert.equal(history.events.at(-1)?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     quietRuntime();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'post-local-steps' }, history);
+  });
+
+  it('a post with dns-first runs sender verification as a regular activity and acceptance locally, and replays', async () => {
+    const history = recorded(POST_DNS_FIRST_FIXTURE);
+    assert.ok(patchesOf(history).includes('local-steps'));
+    assert.ok(patchesOf(history).includes('dns-first'));
+    // Sender verification waits on DNS: a regular activity on the core queue; the database steps stay local.
+    assert.deepEqual([...new Set(activitiesOf(history))].sort(), ['deliverBatch', 'notifyModerators', 'notifyPoster', 'verifySender']);
+    assert.ok(localActivityMarkers(history) >= 5, `${localActivityMarkers(history)} local activity markers`);
+    assert.equal(history.events.at(-1)?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    quietRuntime();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'post-dns-first' }, history);
+  });
+
+  it('a post that failed for good (its message missing) completed failed, told the owners once, and replays', async () => {
+    const history = recorded(POST_FAILED_FIXTURE);
+    assert.ok(patchesOf(history).includes('failed-state'));
+    assert.deepEqual(activitiesOf(history), ['verifySender', 'notifyOwnersOfFailure']);
+    assert.equal(history.events.at(-1)?.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    quietRuntime();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: 'post-failed' }, history);
   });
 
   it('fails on a history the code could not have made (an activity renamed)', async () => {
