@@ -11,6 +11,7 @@ import { createDigestCoreActivities, createDigestOutboundActivities } from './di
 import { createEditedActivities } from './edited.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
+import { createPruneActivities } from './prune.js';
 import { createSubscriptionNoticeActivities } from './subscription-notices.js';
 import { createSubscriptionActivities } from './subscriptions.js';
 
@@ -26,6 +27,7 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createSubscriptionActivities(deps),
     ...createCommandActivities(deps),
     ...createBounceActivities(deps),
+    ...createPruneActivities(deps),
   };
 }
 
