@@ -13,11 +13,11 @@ import {
   deleteInboundRecords,
   deleteOrphans,
   ledgerDue,
-  loadOrphanCursor,
+  loadOrphanScan,
   markFinished,
   oldestUnfinished,
   releaseRaw,
-  saveOrphanCursor,
+  saveOrphanScan,
   unfinishedInbound,
   type Cursor,
 } from '../store/prune.js';
@@ -41,6 +41,9 @@ export interface WorkflowLookup {
 
 /** When each retention ends, as instants: rows older than these go. null: kept for ever. */
 export interface PruneCutoffs {
+  now: Date;
+  /** A complete scan for orphaned messages runs at most this often (ms): it reads every stored message. */
+  orphanScanEvery: number;
   /** Workflows received before this are asked whether they finished (younger ones surely run). */
   askBefore: Date;
   /** A workflow Temporal does not know, received before this, closed longer ago than the namespace retention. */
@@ -69,6 +72,8 @@ export function cutoffsFor(r: PruneRunResult['retention'], namespaceRetentionDay
   const ago = (days: number) => new Date(now.getTime() - days * day);
   const keep = (days: number) => (days === 0 ? null : ago(days));
   return {
+    now,
+    orphanScanEvery: 7 * day,
     askBefore: new Date(now.getTime() - Math.min(600_000, day / 24)),
     goneBefore: ago(namespaceRetentionDays),
     ledger: keep(r.ledgerDays),
@@ -209,22 +214,26 @@ export async function prune(db: Db, lookup: WorkflowLookup, c: PruneCutoffs, o: 
     if (n < o.batch) break;
   }
 
-  // 8. Messages nothing references. An edited approval is referenced only by its post's workflow, so nothing
-  // stored after the oldest workflow that may still run is taken, nor anything younger than the raw retention.
+  // 8. Messages nothing references: an edited approval once its post is done, bytes of a start answered 451,
+  // messages of a deleted list. An edited approval is referenced only by its post's workflow, so nothing stored
+  // after the oldest workflow that may still run is taken, nor anything younger than the raw retention. The
+  // scan reads every message, so a complete one runs once a week (orphans wait at least the raw retention).
   if (c.raw) {
     const oldest = await oldestUnfinished(db);
     const bound = new Date(Math.min(c.raw.getTime(), c.storedBefore.getTime(), oldest?.getTime() ?? Infinity));
-    let cursor = await loadOrphanCursor(db);
-    for (;;) {
+    const scan = await loadOrphanScan(db);
+    const due = scan.cursor !== null || !scan.completedAt || c.now.getTime() - scan.completedAt.getTime() >= c.orphanScanEvery;
+    while (due) {
       if (!timeLeft()) return { counts, more: true };
-      const r = await deleteOrphans(db, cursor, bound, small);
+      const r = await deleteOrphans(db, scan.cursor, bound, small);
       counts.messages += r.deleted;
-      if (r.next) {
-        cursor = r.next;
-        await saveOrphanCursor(db, cursor);
-      }
       step();
-      if (r.scanned < small) break;
+      if (r.scanned < small) {
+        await saveOrphanScan(db, { cursor: null, completedAt: c.now });
+        break;
+      }
+      scan.cursor = r.next;
+      await saveOrphanScan(db, scan);
     }
   }
   return { counts, more: false };

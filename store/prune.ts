@@ -219,25 +219,31 @@ export async function deleteUnreferencedMessages(db: Queryable, shas: string[], 
   }
 }
 
-const ORPHAN_CURSOR_KEY = 'prune_orphan_cursor';
+const ORPHAN_SCAN_KEY = 'prune_orphan_scan';
 
-/** Where the orphan scan goes on from, kept in the site table so a restarted prune workflow does not rescan. */
-export async function loadOrphanCursor(db: Queryable): Promise<Cursor | null> {
-  const { rows } = await db.query<{ value: string }>('SELECT value FROM site WHERE key = $1', [ORPHAN_CURSOR_KEY]);
-  if (!rows[0]) return null;
+/**
+ * Where the orphan scan stands, kept in the site table so a restarted prune workflow does not rescan: a scan
+ * under way goes on from `cursor`; a finished one (cursor null) starts over once `completedAt` is old enough.
+ */
+export interface OrphanScan {
+  cursor: Cursor | null;
+  completedAt: Date | null;
+}
+
+export async function loadOrphanScan(db: Queryable): Promise<OrphanScan> {
+  const { rows } = await db.query<{ value: string }>('SELECT value FROM site WHERE key = $1', [ORPHAN_SCAN_KEY]);
   try {
-    const v = JSON.parse(rows[0].value) as { at: string; id: string };
-    return { at: new Date(v.at), id: v.id };
+    const v = JSON.parse(rows[0]?.value ?? 'null') as { at: string | null; id: string; completedAt: string | null } | null;
+    if (!v) return { cursor: null, completedAt: null };
+    return { cursor: v.at ? { at: new Date(v.at), id: v.id } : null, completedAt: v.completedAt ? new Date(v.completedAt) : null };
   } catch {
-    return null;
+    return { cursor: null, completedAt: null };
   }
 }
 
-export async function saveOrphanCursor(db: Queryable, cursor: Cursor): Promise<void> {
-  await db.query('INSERT INTO site (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
-    ORPHAN_CURSOR_KEY,
-    JSON.stringify({ at: cursor.at.toISOString(), id: cursor.id }),
-  ]);
+export async function saveOrphanScan(db: Queryable, scan: OrphanScan): Promise<void> {
+  const value = { at: scan.cursor?.at.toISOString() ?? null, id: scan.cursor?.id ?? '', completedAt: scan.completedAt?.toISOString() ?? null };
+  await db.query('INSERT INTO site (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [ORPHAN_SCAN_KEY, JSON.stringify(value)]);
 }
 
 /** What the retention concerns take on disk, for the bench and for operators' curiosity. */
