@@ -115,7 +115,7 @@ export async function prune(db: Db, lookup: WorkflowLookup, c: PruneCutoffs, o: 
     const rows = await unfinishedInbound(db, c.askBefore, after, small);
     if (rows.length === 0) break;
     const last = rows[rows.length - 1]!;
-    after = { at: last.receivedAt, id: last.workflowId };
+    after = last.cursor;
     const fates = await lookup.fates(rows.map((r) => r.workflowId));
     const finished: { workflowId: string; finishedAt: Date }[] = [];
     for (const r of rows) {
@@ -139,7 +139,7 @@ export async function prune(db: Db, lookup: WorkflowLookup, c: PruneCutoffs, o: 
       const due = await ledgerDue(db, c.ledger, after, small);
       if (due.length === 0) break;
       const last = due[due.length - 1]!;
-      after = { at: last.finishedAt, id: last.workflowId };
+      after = last.cursor;
       const ids = due.map((d) => d.workflowId);
       for (;;) {
         const n = await deleteDeliveries(db, ids, o.batch);

@@ -3,9 +3,13 @@
 import type { DatabaseError } from 'pg';
 import { transaction, type Db, type Queryable } from './db.js';
 
-/** Where a keyset scan stopped: the next batch starts after this row. */
+/**
+ * Where a keyset scan stopped: the next batch starts after this row. `at` is the timestamp as PostgreSQL's text,
+ * never a Date: a Date keeps milliseconds, the column microseconds, and a cursor rounded down would return the
+ * same row again and again.
+ */
 export interface Cursor {
-  at: Date;
+  at: string;
   id: string;
 }
 
@@ -13,17 +17,18 @@ export interface UnfinishedInbound {
   workflowId: string;
   receivedAt: Date;
   started: boolean;
+  cursor: Cursor;
 }
 
 /** Inbound rows whose workflow was not yet seen finished, received before `before`, oldest first. */
 export async function unfinishedInbound(db: Queryable, before: Date, after: Cursor | null, limit: number): Promise<UnfinishedInbound[]> {
-  const { rows } = await db.query<{ workflow_id: string; received_at: Date; started: boolean }>(
-    `SELECT workflow_id, received_at, started_at IS NOT NULL AS started FROM inbound
+  const { rows } = await db.query<{ workflow_id: string; received_at: Date; at: string; started: boolean }>(
+    `SELECT workflow_id, received_at, received_at::text AS at, started_at IS NOT NULL AS started FROM inbound
      WHERE finished_at IS NULL AND received_at < $1 AND ($2::timestamptz IS NULL OR (received_at, workflow_id) > ($2, $3))
      ORDER BY received_at, workflow_id LIMIT $4`,
     [before, after?.at ?? null, after?.id ?? '', limit],
   );
-  return rows.map((r) => ({ workflowId: r.workflow_id, receivedAt: r.received_at, started: r.started }));
+  return rows.map((r) => ({ workflowId: r.workflow_id, receivedAt: r.received_at, started: r.started, cursor: { at: r.at, id: r.workflow_id } }));
 }
 
 export async function markFinished(db: Queryable, finished: { workflowId: string; finishedAt: Date }[]): Promise<void> {
@@ -44,19 +49,19 @@ export async function oldestUnfinished(db: Queryable): Promise<Date | null> {
 export interface LedgerDue {
   workflowId: string;
   listAddress: string;
-  finishedAt: Date;
+  cursor: Cursor;
 }
 
 /** Finished workflows whose ledger and post row are due (finished before `cutoff`), oldest first. */
 export async function ledgerDue(db: Queryable, cutoff: Date, after: Cursor | null, limit: number): Promise<LedgerDue[]> {
-  const { rows } = await db.query<{ workflow_id: string; list_address: string; finished_at: Date }>(
-    `SELECT workflow_id, list_address, finished_at FROM inbound
+  const { rows } = await db.query<{ workflow_id: string; list_address: string; at: string }>(
+    `SELECT workflow_id, list_address, finished_at::text AS at FROM inbound
      WHERE finished_at IS NOT NULL AND NOT ledger_pruned AND finished_at < $1
        AND ($2::timestamptz IS NULL OR (finished_at, workflow_id) > ($2, $3))
      ORDER BY finished_at, workflow_id LIMIT $4`,
     [cutoff, after?.at ?? null, after?.id ?? '', limit],
   );
-  return rows.map((r) => ({ workflowId: r.workflow_id, listAddress: r.list_address, finishedAt: r.finished_at }));
+  return rows.map((r) => ({ workflowId: r.workflow_id, listAddress: r.list_address, cursor: { at: r.at, id: r.workflow_id } }));
 }
 
 /** One batch of these workflows' delivery ledger rows; returns how many went (0: none left). */
@@ -177,14 +182,14 @@ export async function deleteExpired(db: Queryable, c: ExpiredCutoffs, limit: num
  * what was scanned and deleted, and where the next scan starts.
  */
 export async function deleteOrphans(db: Db, after: Cursor | null, bound: Date, limit: number): Promise<{ scanned: number; deleted: number; next: Cursor | null }> {
-  const { rows } = await db.query<{ sha256: string; stored_at: Date }>(
-    `SELECT sha256, stored_at FROM messages WHERE stored_at < $1 AND ($2::timestamptz IS NULL OR (stored_at, sha256) > ($2, $3))
+  const { rows } = await db.query<{ sha256: string; at: string }>(
+    `SELECT sha256, stored_at::text AS at FROM messages WHERE stored_at < $1 AND ($2::timestamptz IS NULL OR (stored_at, sha256) > ($2, $3))
      ORDER BY stored_at, sha256 LIMIT $4`,
     [bound, after?.at ?? null, after?.id ?? '', limit],
   );
   const last = rows[rows.length - 1];
   const deleted = await deleteUnreferencedMessages(db, rows.map((r) => r.sha256), bound);
-  return { scanned: rows.length, deleted, next: last ? { at: last.stored_at, id: last.sha256 } : after };
+  return { scanned: rows.length, deleted, next: last ? { at: last.at, id: last.sha256 } : after };
 }
 
 const UNREFERENCED = `
@@ -235,14 +240,14 @@ export async function loadOrphanScan(db: Queryable): Promise<OrphanScan> {
   try {
     const v = JSON.parse(rows[0]?.value ?? 'null') as { at: string | null; id: string; completedAt: string | null } | null;
     if (!v) return { cursor: null, completedAt: null };
-    return { cursor: v.at ? { at: new Date(v.at), id: v.id } : null, completedAt: v.completedAt ? new Date(v.completedAt) : null };
+    return { cursor: v.at ? { at: v.at, id: v.id } : null, completedAt: v.completedAt ? new Date(v.completedAt) : null };
   } catch {
     return { cursor: null, completedAt: null };
   }
 }
 
 export async function saveOrphanScan(db: Queryable, scan: OrphanScan): Promise<void> {
-  const value = { at: scan.cursor?.at.toISOString() ?? null, id: scan.cursor?.id ?? '', completedAt: scan.completedAt?.toISOString() ?? null };
+  const value = { at: scan.cursor?.at ?? null, id: scan.cursor?.id ?? '', completedAt: scan.completedAt?.toISOString() ?? null };
   await db.query('INSERT INTO site (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [ORPHAN_SCAN_KEY, JSON.stringify(value)]);
 }
 
