@@ -1,7 +1,11 @@
 // Caches of message bytes are bounded in bytes: 32 cached 25 MiB messages cannot take 800 MiB of a worker.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createByteCache, createMessageCache, MESSAGE_CACHE_BYTES, SIGNED_CACHE_BYTES } from '../../activities/byte-cache.js';
+import { signOutgoing } from '../../activities/signing.js';
+import { generateDkimKey } from '../../mail/dkim-keys.js';
+import { putDkimKey } from '../../store/dkim-keys.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const MiB = 1024 * 1024;
 
@@ -35,5 +39,26 @@ describe('caches of message bytes', () => {
     const big = Buffer.alloc(25 * MiB);
     for (let i = 0; i < 32; i++) cache.set(`digest-${i}`, big);
     assert.ok(cache.calculatedSize <= SIGNED_CACHE_BYTES);
+  });
+
+  describe('the signer behind its caches', () => {
+    let database: TestDatabase;
+    before(async () => {
+      database = await createTestDatabase();
+    });
+    after(async () => {
+      await database.drop();
+    });
+
+    it('signs once per identical bytes and key, and finds a key added later once its minute is up', async () => {
+      const deps = { db: database.db, publicUrl: 'http://127.0.0.1:8025', hostname: 'listflow.test' };
+      const raw = Buffer.from('From: a@example.com\r\nTo: dev@lists.example\r\nSubject: hi\r\n\r\nbody\r\n');
+      assert.equal(await signOutgoing(raw, 'dev@lists.example', deps), raw, 'no key: unsigned');
+      await putDkimKey(database.db, generateDkimKey('lists.example', 's1', 'ed25519'), false);
+      const other = { ...deps };
+      const first = await signOutgoing(raw, 'dev@lists.example', other);
+      assert.match(first.toString('utf8'), /^DKIM-Signature: .*d=lists\.example/);
+      assert.equal(await signOutgoing(raw, 'dev@lists.example', other), first, 'the memo returns the same signed copy');
+    });
   });
 });
