@@ -24,6 +24,7 @@ import {
 import { loadSiteSettings } from '../store/site-settings.js';
 import { digestStatusQuery, digestWorkflowId } from '../workflows/messages.js';
 import { zeroCounts, type PruneCounts, type PruneRunResult } from '../workflows/prune-contract.js';
+import { withHeartbeat } from './deliver.js';
 import type { ActivityDeps } from './deps.js';
 
 const DAY_MS = 86_400_000;
@@ -320,9 +321,24 @@ export async function pruneOnce(
   const settings = o.settings ?? (await loadSiteSettings(db));
   const retention = retentionOf(settings, o.namespaceRetentionDays);
   const cutoffs = cutoffsFor(retention, o.namespaceRetentionDays, o.now ?? new Date(), o.day);
-  const { counts, more } = await prune(db, lookup, cutoffs, o);
-  return { counts, more, intervalHours: settings.prune_interval_hours, retention };
+  // One run at a time across workers (an attempt retried while the one before still runs, a second site
+  // workflow): each batch is safe alongside another, but two runs would only contend for the same rows.
+  const lock = await db.connect();
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PRUNE_LOCK]);
+    if (!rows[0]?.ok) return { counts: zeroCounts(), more: false, intervalHours: settings.prune_interval_hours, retention };
+    try {
+      const { counts, more } = await prune(db, lookup, cutoffs, o);
+      return { counts, more, intervalHours: settings.prune_interval_hours, retention };
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [PRUNE_LOCK]);
+    }
+  } finally {
+    lock.release();
+  }
 }
+
+const PRUNE_LOCK = 7451013;
 
 export function createPruneActivities(deps: ActivityDeps) {
   return {
@@ -331,12 +347,15 @@ export function createPruneActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       // At least the 30 days listflow sets on start (runtime/temporal.ts), if the namespace cannot be read.
       const nsDays = Math.max(await namespaceRetentionDays(ctx.client, ctx.info.namespace), 30);
-      const result = await pruneOnce(deps.db, temporalLookup(ctx.client), {
-        batch: 5000,
-        budgetMs: input.budgetSeconds * 1000,
-        progress: (counts) => ctx.heartbeat(counts),
-        namespaceRetentionDays: nsDays,
-      });
+      // Heartbeats on a timer too: one statement (a VACUUM of a large ledger) may outlast the heartbeat timeout.
+      const result = await withHeartbeat(() =>
+        pruneOnce(deps.db, temporalLookup(ctx.client), {
+          batch: 5000,
+          budgetMs: input.budgetSeconds * 1000,
+          progress: (counts) => ctx.heartbeat(counts),
+          namespaceRetentionDays: nsDays,
+        }),
+      );
       ctx.log.info('prune run', { ...result.counts, more: result.more });
       return result;
     },
