@@ -42,6 +42,8 @@ export async function pruneWorkflow(input: PruneInput = {}): Promise<void> {
   };
 
   for (;;) {
+    // A pruneNow that comes while this run works asks for one more after it.
+    wake = false;
     setState('pruning');
     const startedAt = new Date().toISOString();
     let counts = zeroCounts();
@@ -61,7 +63,6 @@ export async function pruneWorkflow(input: PruneInput = {}): Promise<void> {
     const intervalMs = result.intervalHours * HOUR_MS;
     status.nextRunAt = new Date(Date.now() + intervalMs).toISOString();
     setState('waiting');
-    wake = false;
     await condition(() => wake, intervalMs);
     status.nextRunAt = null;
 

@@ -18,5 +18,6 @@ CREATE INDEX bounce_events_created ON bounce_events (created_at);
 CREATE INDEX digest_issues_mime ON digest_issues (mime_sha256);
 CREATE INDEX digest_issues_plain ON digest_issues (plain_sha256);
 CREATE INDEX digest_issues_created ON digest_issues (created_at);
+CREATE INDEX digest_issues_list_latest ON digest_issues (list_id, id);   -- "never a list's latest issue"
 CREATE INDEX messages_stored ON messages (stored_at, sha256);
 CREATE INDEX autoreplies_day ON autoreplies (day);

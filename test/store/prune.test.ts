@@ -235,4 +235,31 @@ describe('pruning what finished mail leaves behind', () => {
     assert.equal(await exists('inbound', 'workflow_id', p.workflowId), true, 'the record stays while its message does');
     assert.equal((await q('SELECT 1 FROM deliveries WHERE workflow_id = $1', [p.workflowId])).rowCount, 3);
   });
+
+  it("takes old digest issues with their sends and messages, never a list's latest issue", async () => {
+    const list = await createList(database.db, [], 'digests');
+    const listId = (await getList(database.db, list))!.id;
+    const issue = async (number: number, days: number) => {
+      const mime = await putMessage(database.db, Buffer.from(`Subject: issue ${number} ${list} mime\r\n\r\nx\r\n`));
+      const plain = await putMessage(database.db, Buffer.from(`Subject: issue ${number} ${list} plain\r\n\r\nx\r\n`));
+      await q('UPDATE messages SET stored_at = $2 WHERE sha256 = ANY($1::text[])', [[mime, plain], daysAgo(days)]);
+      const { rows } = await q(
+        `INSERT INTO digest_issues (list_id, volume, number, mime_sha256, plain_sha256, posts, created_at) VALUES ($1, 1, $2, $3, $4, '{}', $5) RETURNING id`,
+        [listId, number, mime, plain, daysAgo(days)],
+      );
+      await q(`INSERT INTO digest_sends (issue_id, recipient, format, status) SELECT $1, 'd' || g || '@example.net', 'mime', 'sent' FROM generate_series(1, 30) g`, [rows[0].id]);
+      return { id: rows[0].id as string, mime, plain };
+    };
+    const old = await issue(1, 60);
+    const lastButOld = await issue(2, 45);
+    const result = await run(lookup(new Map()), 10);
+    assert.equal(result.counts.digestIssues, 1);
+    assert.equal(result.counts.digestSends, 30);
+    assert.equal(await exists('digest_issues', 'id', old.id), false);
+    assert.equal(await messageKept(old.mime), false);
+    assert.equal(await messageKept(old.plain), false);
+    assert.equal(await exists('digest_issues', 'id', lastButOld.id), true, "the list's latest issue numbers the next");
+    assert.equal((await q('SELECT count(*)::int AS n FROM digest_sends WHERE issue_id = $1', [lastButOld.id])).rows[0].n, 30);
+    assert.equal(await messageKept(lastButOld.mime), true);
+  });
 });
