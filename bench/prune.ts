@@ -42,6 +42,15 @@ async function makePost(db: Db, list: { id: number; address: string }, n: number
   return { workflowId, sha256 };
 }
 
+/** Every table, index and TOAST table of the schema with its size on disk. */
+async function relationSizes(db: Db): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ name: string; bytes: string }>(
+    `SELECT c.relname AS name, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't')`,
+  );
+  return new Map(rows.map((r) => [r.name, Number(r.bytes)]));
+}
+
 async function eachLimited(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: limit }, async () => {
@@ -81,6 +90,7 @@ export async function pruneBench(ctx: BenchContext): Promise<void> {
   const rows: string[][] = [];
   let made = 0;
   let pruneMsTotal = 0;
+  let steady: Map<string, number> | null = null;
   for (let r = 0; r < rounds; r++) {
     const start = new Date((await db.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now);
     starts.push(start);
@@ -138,9 +148,16 @@ export async function pruneBench(ctx: BenchContext): Promise<void> {
       (mem.rss / MB).toFixed(0),
       (mem.heapUsed / MB).toFixed(0),
     ]);
+    if (r + 1 === RETENTION.bounceEvents + 1) steady = await relationSizes(db);
     ctx.log(`round ${r + 1}/${rounds}: ${made} posts, prune ${pruneMs.toFixed(0)} ms, ${((f.database_bytes ?? 0) / MB).toFixed(1)} MB, RSS ${(mem.rss / MB).toFixed(0)} MB`);
   }
   console.log(formatTable(['round', 'posts', 'make s', 'prune s', 'finished', 'msgs deleted', 'inbound', 'messages', 'posts rows', 'deliveries', 'bounce ev.', 'db MB', 'RSS MB', 'heap MB'], rows));
+  if (steady) {
+    // What still grows once every retention is reached, relation by relation.
+    const end = await relationSizes(db);
+    const grew = [...end].map(([name, bytes]) => [name, bytes - (steady!.get(name) ?? 0)] as const).filter(([, d]) => d !== 0).sort((a, b) => b[1] - a[1]);
+    console.log(`growth from day ${RETENTION.bounceEvents + 1} to day ${rounds}: ${grew.slice(0, 8).map(([n, d]) => `${n} ${(d / 1024).toFixed(0)} KiB`).join(', ') || 'none'}`);
+  }
   const { rows: kept } = await db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE sha256 = ANY($1::text[])', [heldMessages]);
   console.log(`held posts (their workflows run throughout): ${heldMessages.length}, messages kept: ${kept[0]?.n}`);
   if (Number(kept[0]?.n) !== heldMessages.length) throw new Error('a held post lost its message');
