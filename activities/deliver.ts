@@ -8,6 +8,7 @@ import { countDeliveries, failedInBatch, pendingInBatch, type DeliveryCounts } f
 import { getList } from '../store/lists.js';
 import { getMessage } from '../store/messages.js';
 import { bouncerSettings } from './bounces.js';
+import { createMessageCache } from './byte-cache.js';
 import { feedFailures, queuesOf, refusalsOf } from './bouncer-feed.js';
 import { requireTransport, type ActivityDeps } from './deps.js';
 import { createLedgerWriter } from './ledger.js';
@@ -74,7 +75,8 @@ function permits(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 }
 
 export function createDeliveryActivities(deps: ActivityDeps, options: { connections: number }) {
-  const cache = new Map<string, Buffer>();
+  // Bounded in bytes: a few 25 MiB posts delivered at once must not hold hundreds of MiB between batches.
+  const cache = createMessageCache();
   const ledger = createLedgerWriter(deps.db);
   const unrecorded = permits(unrecordedBound(options.connections));
 
@@ -87,7 +89,6 @@ export function createDeliveryActivities(deps: ActivityDeps, options: { connecti
     let raw = cache.get(sha);
     if (!raw) {
       raw = await getMessage(deps.db, sha);
-      if (cache.size >= 16) cache.delete(cache.keys().next().value as string);
       cache.set(sha, raw);
     }
     return raw;

@@ -12,6 +12,7 @@ import { createEditedActivities } from './edited.js';
 import { withPermanentFailures } from './failures.js';
 import { createNoticeActivities } from './notify.js';
 import { createPostActivities } from './posts.js';
+import { createPruneActivities } from './prune.js';
 import { createSubscriptionNoticeActivities } from './subscription-notices.js';
 import { createSubscriptionActivities } from './subscriptions.js';
 
@@ -30,6 +31,7 @@ export function createCoreActivities(deps: ActivityDeps) {
     ...createSubscriptionActivities(deps),
     ...createCommandActivities(deps),
     ...createBounceActivities(deps),
+    ...createPruneActivities(deps),
   });
 }
 

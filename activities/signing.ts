@@ -3,9 +3,11 @@
 import { createHash } from 'node:crypto';
 import { Headers } from '@zone-eu/mailsplit';
 import { dkimSign, sealMessage, type ARCSealOptions } from 'mailauth';
+import { LRUCache } from 'lru-cache';
 import { authservIdOf, listAuthservId } from '../mail/auth-results.js';
 import { splitHeaderBlock } from '../mail/message.js';
 import { getDkimKey, type StoredDkimKey } from '../store/dkim-keys.js';
+import { createByteCache, SIGNED_CACHE_BYTES, type ByteCache } from './byte-cache.js';
 import type { ActivityDeps } from './deps.js';
 
 /**
@@ -25,25 +27,28 @@ const HEADER_LIST = SIGNED_HEADERS.join(':') as unknown as string[];
 const KEY_TTL_MS = 60_000;
 /** Identical bytes get one signature: a bulk post or unpersonalized copies are signed once, not per send. */
 const MEMO_SIZE = 32;
+/** Domains whose key (or its absence) is remembered; a site with more just reads the table more often. */
+const KEYS_CACHED = 1000;
 
 interface SignerState {
-  keys: Map<string, { key: StoredDkimKey | null; at: number }>;
-  memo: Map<string, Buffer>;
+  keys: LRUCache<string, { key: StoredDkimKey | null }>;
+  /** Bounded in bytes as well as entries: 32 signed 25 MiB posts would be 800 MiB. */
+  memo: ByteCache;
 }
 const states = new WeakMap<ActivityDeps, SignerState>();
 
 function stateOf(deps: ActivityDeps): SignerState {
   let s = states.get(deps);
-  if (!s) states.set(deps, (s = { keys: new Map(), memo: new Map() }));
+  if (!s) states.set(deps, (s = { keys: new LRUCache({ max: KEYS_CACHED, ttl: KEY_TTL_MS }), memo: createByteCache(SIGNED_CACHE_BYTES, MEMO_SIZE) }));
   return s;
 }
 
 async function keyFor(deps: ActivityDeps, domain: string): Promise<StoredDkimKey | null> {
   const s = stateOf(deps);
   const cached = s.keys.get(domain);
-  if (cached && Date.now() - cached.at < KEY_TTL_MS) return cached.key;
+  if (cached) return cached.key;
   const key = await getDkimKey(deps.db, domain);
-  s.keys.set(domain, { key, at: Date.now() });
+  s.keys.set(domain, { key });
   return key;
 }
 
@@ -116,7 +121,6 @@ export async function signOutgoing(raw: Buffer, list: string, deps: ActivityDeps
     return raw;
   }
   const out = Buffer.concat([Buffer.from(signed.signatures), ...parts, raw]);
-  if (s.memo.size >= MEMO_SIZE) s.memo.delete(s.memo.keys().next().value as string);
   s.memo.set(digest, out);
   return out;
 }

@@ -8,6 +8,7 @@ import { loadNote } from './cpu.js';
 import { fanOut } from './fanout.js';
 import { ingest } from './ingest.js';
 import { latency } from './latency.js';
+import { pruneBench } from './prune.js';
 import { findPostfixTool } from './postfix.js';
 import { ADMIN_URL, createBenchDatabase, startTemporal, type BenchDatabase } from './services.js';
 
@@ -17,12 +18,13 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   latency,
   bounces,
   'bounce-storm': bounceStorm,
+  prune: pruneBench,
 };
 
 /** Scenarios that need neither Temporal nor PostgreSQL: run alone, they start neither. */
 const OFFLINE = new Set(['bounces']);
-/** Scenarios left out of a plain `npm run bench`. */
-const ON_REQUEST = new Set(['bounce-storm']);
+/** Scenarios left out of a plain `npm run bench` (minutes each). */
+const ON_REQUEST = new Set(['bounce-storm', 'prune']);
 
 function redact(url: string): string {
   const u = new URL(url);

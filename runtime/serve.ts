@@ -17,6 +17,7 @@ import { lockDataDir } from './lock.js';
 import { wakeOwedMemberNotices } from './member-notices.js';
 import { startOutbox } from './outbox.js';
 import { describeListenError } from './ports.js';
+import { ensurePruneWorkflow } from './prune.js';
 import { connectTemporal, prepareNamespace, startDevServer } from './temporal.js';
 
 export interface Running {
@@ -127,6 +128,8 @@ export async function serve(config: Config, log: (line: string) => void): Promis
         return [];
       });
       if (owed.length) log(`sending owed welcome/goodbye messages for ${owed.join(', ')}`);
+      // Retention: prune/site runs on its own durable timer; starting it again is a no-op while it runs.
+      await ensurePruneWorkflow(client, config.taskQueue).catch((err: Error) => log(`prune workflow not started: ${err.message}`));
     }
     const runs = workers.map((w) => w.run());
     cleanups.push(async () => {

@@ -6,10 +6,14 @@ export function sha256Hex(raw: Buffer): string {
   return createHash('sha256').update(raw).digest('hex');
 }
 
-/** Stores raw bytes once under their SHA-256; storing the same bytes again is harmless. */
+/**
+ * Stores raw bytes once under their SHA-256; storing the same bytes again is harmless, and makes them new again
+ * for retention (stored_at): the prune workflow never takes a message stored within the last hour, so bytes
+ * about to be referenced (ingress, an edited approval) cannot go between this and that reference.
+ */
 export async function putMessage(db: Queryable, raw: Buffer): Promise<string> {
   const sha = sha256Hex(raw);
-  await db.query('INSERT INTO messages (sha256, raw, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [
+  await db.query('INSERT INTO messages (sha256, raw, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE SET stored_at = now()', [
     sha,
     raw,
     raw.length,

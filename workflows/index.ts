@@ -8,3 +8,4 @@ export { confirmWorkflow } from './confirm.js';
 export { remindersWorkflow } from './reminders.js';
 export { digestWorkflow } from './digest.js';
 export { subscriptionWorkflow, memberNoticesWorkflow } from './subscription.js';
+export { pruneWorkflow } from './prune.js';

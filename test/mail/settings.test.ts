@@ -124,8 +124,10 @@ describe('resolveSettings', () => {
 });
 
 describe('site settings', () => {
+  /** How long the prune workflow keeps what finished mail leaves behind (README: Retention). */
+  const RETENTION_DEFAULTS = { retention_raw_days: 14, retention_ledger_days: 30, retention_inbound_days: 30, retention_bounce_events_days: 90, prune_interval_hours: 6 };
   it('defaults to holding X-Spam-Flag: YES and 10 automatic replies a day', () => {
-    assert.deepEqual(defaultSiteSettings(), { header_matches: DEFAULT_SITE_HEADER_MATCHES, autoreply_daily_limit: 10 });
+    assert.deepEqual(defaultSiteSettings(), { header_matches: DEFAULT_SITE_HEADER_MATCHES, autoreply_daily_limit: 10, ...RETENTION_DEFAULTS });
   });
   it('edits the site rules like list rules and validates the limit', () => {
     const current = defaultSiteSettings();
@@ -133,10 +135,11 @@ describe('site settings', () => {
     assert.deepEqual(problems, []);
     assert.deepEqual(changes, { header_matches: [...DEFAULT_SITE_HEADER_MATCHES, 'X-Spam-Level: \\*{8} -> discard'], autoreply_daily_limit: 3 });
     assert.match(parseSiteAssignments(['autoreply_daily_limit=lots'], current).problems[0] ?? '', /autoreply_daily_limit=lots: must be a whole number/);
-    assert.match(parseSiteAssignments(['colour=red'], current).problems[0] ?? '', /unknown setting "colour" \(known: header_matches, autoreply_daily_limit\)/);
+    assert.deepEqual(parseSiteAssignments(['retention_raw_days=0', 'retention_inbound_days=0'], current).problems.length, 1, 'the idempotency record is kept at least a day');
+    assert.match(parseSiteAssignments(['colour=red'], current).problems[0] ?? '', /unknown setting "colour" \(known: header_matches, autoreply_daily_limit, retention_raw_days, /);
   });
   it('reads the site table rows, text values, junk falling back', () => {
-    assert.deepEqual(resolveSiteSettings({ header_matches: '[]', autoreply_daily_limit: '25', secret: 'x' }), { header_matches: [], autoreply_daily_limit: 25 });
+    assert.deepEqual(resolveSiteSettings({ header_matches: '[]', autoreply_daily_limit: '25', secret: 'x' }), { header_matches: [], autoreply_daily_limit: 25, ...RETENTION_DEFAULTS });
     assert.deepEqual(resolveSiteSettings({ header_matches: '{broken', autoreply_daily_limit: '-1' }), defaultSiteSettings());
   });
 });

@@ -16,7 +16,7 @@ describe('the workflow bundle', () => {
     const lines: string[] = [];
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: collectingLogger(lines) });
     assert.ok(bundle.code.length > 0);
-    for (const name of ['postWorkflow', 'ownerWorkflow', 'requestWorkflow', 'bounceWorkflow']) {
+    for (const name of ['postWorkflow', 'ownerWorkflow', 'requestWorkflow', 'bounceWorkflow', 'pruneWorkflow']) {
       assert.ok(bundle.code.includes(name), `the bundle holds ${name}`);
     }
   });
