@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { alive } from './processes.js';
 
 /** The superuser listflow creates and connects as; the database is `postgres`. */
 export const EMBEDDED_USER = 'listflow';
@@ -92,15 +93,6 @@ function assertReachable(dir: string, as: RunAs): void {
       );
     }
     if (d === path.dirname(d)) return;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

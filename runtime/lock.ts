@@ -1,15 +1,7 @@
 // One listflow per data dir: a second start on the same embedded state says so instead of corrupting it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { alive } from './processes.js';
 
 /** Takes `<dataDir>/listflow.pid`; throws if a live process holds it. Returns the release function. */
 export function lockDataDir(dataDir: string): () => void {

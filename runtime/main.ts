@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: every role on one host, with embedded defaults for whatever the environment does not name.
-import { readdirSync, readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config.js';
+import { childrenOf } from './processes.js';
 import { serve } from './serve.js';
 
 /**
@@ -25,21 +25,6 @@ function watchNpm(stop: (why: string) => void): void {
  * listflow kills what it started and exits 1 rather than hang on.
  */
 const STOP_BOUND_MS = 1000 * Number(process.env.LISTFLOW_STOP_TIMEOUT_SECONDS || 90);
-
-/** Our own child processes (the dev server, PostgreSQL), from /proc. */
-function children(): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) out.push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
 
 async function main(): Promise<number> {
   let config;
@@ -66,7 +51,7 @@ async function main(): Promise<number> {
     log(`${signal}: stopping (in-flight deliveries may take up to 30s to finish; ${STOP_BOUND_MS / 1000}s at most)…`);
     setTimeout(() => {
       console.error(`listflow: not stopped within ${STOP_BOUND_MS / 1000}s; ending what it started and exiting`);
-      for (const pid of children()) {
+      for (const { pid } of childrenOf(process.pid)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {

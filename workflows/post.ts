@@ -302,6 +302,13 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
     return finish();
   }
 
+  /** The list was deleted (while the post waited, say): nobody is left to deliver to. */
+  function listGone(): Promise<PostStatus> {
+    status.decision.summary = `the list ${mail.list} no longer exists`;
+    setState('discarded');
+    return finish();
+  }
+
   async function lifecycle(): Promise<PostStatus> {
     let c: Classification;
     let auth: AuthSummary | null = null;
@@ -313,11 +320,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
       }
       c = await core.classifyPost(mail, auth);
     } catch (err) {
-      if (isListGone(err)) {
-        status.decision.summary = `the list ${mail.list} no longer exists`;
-        setState('discarded');
-        return finish();
-      }
+      if (isListGone(err)) return listGone();
       throw err;
     }
     Object.assign(status, { sender: c.sender, subject: c.subject, messageId: c.messageId, size: c.size });
@@ -406,11 +409,7 @@ export async function postWorkflow(mail: InboundMail, options: PostOptions): Pro
       }
     } catch (err) {
       // The list was deleted while the post was held: nobody is left to deliver to.
-      if (isListGone(err)) {
-        status.decision.summary = `the list ${mail.list} no longer exists`;
-        setState('discarded');
-        return finish();
-      }
+      if (isListGone(err)) return listGone();
       throw err;
     }
     status.seq = accepted.seq;

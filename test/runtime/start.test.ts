@@ -2,41 +2,17 @@
 // and SIGTERM stops everything with no child process left behind.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { post } from '../helpers/stack.js';
 import { freePort } from '../../runtime/ports.js';
+import { alive, childrenOf } from '../../runtime/processes.js';
 
 const MAIN = fileURLToPath(new URL('../../runtime/main.js', import.meta.url));
 
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Child processes of `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  return out;
-}
 
 /** `viaShell`: as `npm start` runs it, under `sh -c` (which stays, as npm's does, because more follows). */
 function run(env: NodeJS.ProcessEnv, viaShell = false): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
@@ -82,7 +58,7 @@ describe('npm start on embedded defaults', () => {
     const first = run(env);
     await waitForText(first.output, /listflow is running/, 120_000);
     assert.match(first.output(), new RegExp(`SMTP ingress\\s+127\\.0\\.0\\.1:${smtpPort}`));
-    const devServer = childrenOf(first.child.pid as number);
+    const devServer = childrenOf(first.child.pid as number).map((c) => c.pid);
     assert.equal(devServer.length, 2, 'the Temporal dev server and PostgreSQL run as the child processes');
 
     const second = run(env);
@@ -102,9 +78,9 @@ describe('npm start on embedded defaults', () => {
     const env = { ...(await embeddedEnv(dataDir, await freePort())), npm_lifecycle_event: 'start' };
     const shell = run(env, true);
     await waitForText(shell.output, /listflow is running/, 120_000);
-    const [listflow] = childrenOf(shell.child.pid as number);
+    const [listflow] = childrenOf(shell.child.pid as number).map((c) => c.pid);
     assert.ok(listflow, 'listflow runs under the shell');
-    const devServer = childrenOf(listflow);
+    const devServer = childrenOf(listflow).map((c) => c.pid);
     assert.equal(devServer.length, 2, 'the Temporal dev server and PostgreSQL');
     shell.child.kill('SIGKILL');
     await waitForText(shell.output, /npm went away: stopping/, 10_000);

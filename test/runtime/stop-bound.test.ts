@@ -1,36 +1,14 @@
 // SIGTERM ends listflow within its stated bound even when its database hangs (here: the embedded PostgreSQL
 // frozen with SIGSTOP), and leaves no child process behind.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { alive, childrenOf } from '../../runtime/processes.js';
 import { embeddedSite, startListflow, type ListflowProcess } from '../helpers/listflow-process.js';
 
 const BOUND_S = 8;
-
-function childrenOf(pid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('stopping listflow', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'listflow-stop-'));

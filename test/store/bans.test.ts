@@ -111,7 +111,8 @@ describe('site settings and memberships in PostgreSQL', () => {
 
   it('are defaults until set, stored as text under their own keys, beside the site secret', async () => {
     const db = database.db;
-    assert.deepEqual(await loadSiteSettings(db), { header_matches: DEFAULT_SITE_HEADER_MATCHES, autoreply_daily_limit: 10 });
+    const retention = { retention_raw_days: 14, retention_ledger_days: 30, retention_inbound_days: 30, retention_bounce_events_days: 90, prune_interval_hours: 6 };
+    assert.deepEqual(await loadSiteSettings(db), { header_matches: DEFAULT_SITE_HEADER_MATCHES, autoreply_daily_limit: 10, ...retention });
     await saveSiteSettings(db, { autoreply_daily_limit: 4, header_matches: [] });
     await saveSiteSettings(db, { autoreply_daily_limit: 5 });
     const { rows } = await db.query<{ key: string; value: string }>(`SELECT key, value FROM site WHERE key <> 'secret' ORDER BY key`);
@@ -119,7 +120,7 @@ describe('site settings and memberships in PostgreSQL', () => {
       { key: 'autoreply_daily_limit', value: '5' },
       { key: 'header_matches', value: '[]' },
     ]);
-    assert.deepEqual(await loadSiteSettings(db), { header_matches: [], autoreply_daily_limit: 5 });
+    assert.deepEqual(await loadSiteSettings(db), { header_matches: [], autoreply_daily_limit: 5, ...retention });
     assert.deepEqual((await storedSiteKeys(db)).sort(), ['autoreply_daily_limit', 'header_matches']);
   });
 
