@@ -6,7 +6,7 @@ import { putMessage } from '../store/messages.js';
 import { moderateSubscriptionUpdate, moderateUpdate, type ModerationDecision, type PostStatus, type SubscriptionStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
-import { describeFate, fateOf } from './fate.js';
+import { describeFate, fateOf } from '../runtime/fate.js';
 import { resolveId } from './resolve-id.js';
 import { count, when } from './output.js';
 import { isUnavailable, unreachableMessage } from './temporal.js';

@@ -3,7 +3,7 @@ import { isGrpcDeadlineError, ServiceError, WorkflowNotFoundError } from '@tempo
 import { statusQuery, type MailStatus, type PostStatus, type SubscriptionStatus } from '../workflows/messages.js';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
-import { describeFate, fateOf, type Fate } from './fate.js';
+import { describeFate, fateOf, type Fate } from '../runtime/fate.js';
 import { noteLine } from './held.js';
 import { resolveId } from './resolve-id.js';
 import { isUnavailable, unreachableMessage } from './temporal.js';

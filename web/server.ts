@@ -1,6 +1,7 @@
 // The web role's HTTP API: health, lists, and a post's status and moderation (the UI builds on these); /api needs a bearer token.
 import http from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { describeFate, fateOf } from '../runtime/fate.js';
 import type { Db } from '../store/db.js';
 import { allLists } from '../store/lists.js';
 import { isSha256 } from '../mail/ids.js';
@@ -118,6 +119,14 @@ export function createWebServer(o: WebOptions): http.Server {
           return { status: 200, body: await handle.executeUpdate(moderateUpdate, { args: [decision] }) };
         }
       } catch (err) {
+        if (err instanceof WorkflowNotFoundError && m[2]) {
+          // Updates reach only running workflows: a post decided and delivered since is a conflict, not missing.
+          const fate = await fateOf(handle).catch((e: unknown) => {
+            if (e instanceof WorkflowNotFoundError) throw new HttpError(404, `no post ${m[1]}`);
+            throw e;
+          });
+          throw new HttpError(409, `the post is not held any more (${describeFate(fate)})`);
+        }
         if (err instanceof WorkflowNotFoundError) throw new HttpError(404, `no post ${m[1]}`);
         // An edited message that is not in the store (or not a message) is the request's fault, not a conflict.
         if (err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === 'BadEdit') throw new HttpError(422, err.cause?.message ?? err.message);

@@ -128,6 +128,12 @@ describe('web API', () => {
     assert.equal(again.status, 409);
     assert.match(((await again.json()) as { error: string }).error, /not held any more/);
 
+    // Once the post's workflow has ended, a decision is still a conflict that says what became of it, not a 404.
+    await stack.client.workflow.getHandle(id).result();
+    const late = await fetch(`${url}/moderate`, { method: 'POST', headers: auth, body: JSON.stringify({ action: 'discard' }) });
+    assert.equal(late.status, 409);
+    assert.match(((await late.json()) as { error: string }).error, /not held any more \(it is delivered\)/);
+
     const done = await waitForState(stack.client, id, ['delivered']);
     assert.equal(done.decision.moderation?.by, `token:${tokenName}`);
     assert.deepEqual(recorder.deliveredTo().filter((a) => a === member.toLowerCase()), [member.toLowerCase()]);

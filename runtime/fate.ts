@@ -1,4 +1,4 @@
-// What became of a workflow that is no longer running: its final status, or how Temporal ended it.
+// What became of a workflow that is no longer running: its final status, or how Temporal ended it (for the CLI and the web API).
 import type { WorkflowHandle } from '@temporalio/client';
 import { ListflowState, type MailStatus, type PostStatus } from '../workflows/messages.js';
 
